@@ -1,0 +1,1 @@
+"""Config schemas (dataclasses in Hydra's ConfigStore) and their cross-field validation."""

@@ -1,0 +1,40 @@
+"""Schema of the `data` group: scenario corpus, cleaning, splits and augmentation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_CATEGORIES = [
+    "combat", "exploration", "social", "rules", "puzzle", "trap", "travel", "shopping", "downtime",
+]
+
+
+@dataclass
+class SplitConfig:
+    """Fractions of scenarios (not flows) per split; all flows of a scenario stay together."""
+
+    train: float = 0.8
+    val: float = 0.1
+    test: float = 0.1
+
+
+@dataclass
+class AugmentConfig:
+    enabled: bool = False
+    copies: int = 1  # augmented variants per source flow and technique
+    entity_substitution: bool = True  # rename party members / NPCs consistently
+    srd_variation: bool = True  # swap looked-up monsters/spells for others, real SRD results
+    dice_variety: bool = True  # vary dice notation and re-roll with the executor
+    irrelevance: bool = True  # add turns where no tool should be called
+
+
+@dataclass
+class DataConfig:
+    scenario_dirs: list[str] = field(default_factory=lambda: ["${paths.scenarios_dir}"])
+    categories: list[str] = field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    split: SplitConfig = field(default_factory=SplitConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    unicode_form: str = "NFC"  # unicodedata normalisation applied to every message
+    max_length: int = "${model.max_seq_length}"  # type: ignore[assignment]  # tokens
+    drop_overlength: bool = False  # over-length examples are always reported; dropped only if set
+    seed: int = "${seed}"  # type: ignore[assignment]

@@ -1,0 +1,40 @@
+"""Schema of the `model` group: which base model, its family and chat format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from omegaconf import MISSING
+
+FAMILIES = ("qwen", "gemma", "llama")
+CHAT_FORMATS = ("hermes", "gemma3", "functiongemma", "template")
+SOURCES = ("hub", "tiny", "gguf_asset", "local")
+
+
+@dataclass
+class TinyArchConfig:
+    """Architecture of an offline model built from config with random weights (source=tiny)."""
+
+    hidden_size: int = 128
+    intermediate_size: int = 256
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    head_dim: int = 32
+    max_position_embeddings: int = 2048
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING  # short name, also the config file name: qwen3_0_6b
+    family: str = MISSING  # one of FAMILIES: groups runs side by side in W&B and reports
+    size: str = MISSING  # human size for leaderboards: "0.6B", "tiny"
+    chat_format: str = MISSING  # one of CHAT_FORMATS: how conversations and tool calls render
+    source: str = "hub"  # one of SOURCES
+    hub_id: str | None = None  # Hugging Face repo id when source=hub
+    revision: str | None = None  # pin a hub commit for reproducibility
+    local_path: str | None = None  # a folder with weights when source=local
+    gguf_asset: str | None = None  # asset name (dnd_ft.assets) when source=gguf_asset
+    tiny: TinyArchConfig = field(default_factory=TinyArchConfig)  # used when source=tiny
+    max_seq_length: int = 2048  # tokens; longer examples are reported by the data stage
+    trust_remote_code: bool = False

@@ -1,0 +1,16 @@
+"""Schema of the `tracking` group: Weights & Biases or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TrackingConfig:
+    backend: str = "none"  # none | wandb
+    project: str = "dnd-ft"
+    entity: str | None = None
+    mode: str = "offline"  # offline | online | disabled; WANDB_MODE in the environment wins
+    group: str = "${model.family}"  # runs of one family sit together in the W&B workspace
+    job_type: str = "train"
+    tags: list[str] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Run-level plumbing: the stage registry, the run context, metrics and the manifest."""
