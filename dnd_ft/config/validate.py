@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from dnd_ft.config.schema.model import CHAT_FORMATS, FAMILIES, SOURCES
 from dnd_ft.errors import ConfigError
-from dnd_ft.pipeline.stages import STAGES
+from dnd_ft.pipeline.stages import STAGES, available
 
 Check = Callable[[DictConfig], Iterable[str]]
 
@@ -25,7 +25,10 @@ def _one_of(key: str, value: object, allowed: Iterable[str]) -> Iterable[str]:
 
 def check_stages(cfg: DictConfig) -> Iterable[str]:
     for stage in cfg.stages:
-        yield from _one_of("stages", stage, STAGES)
+        if stage not in STAGES:
+            yield from _one_of("stages", stage, STAGES)
+        elif not available(stage):
+            yield f"stages: {stage!r} is not available in this version; remove it from stages"
     if len(set(cfg.stages)) != len(cfg.stages):
         yield f"stages: {list(cfg.stages)} repeats a stage; list each once"
 

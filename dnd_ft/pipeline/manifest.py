@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from dnd_ft.utils.hardware import detect
 from dnd_ft.utils.io import atomic_write_text
@@ -62,9 +62,9 @@ def corpus_hash(dirs: list[str]) -> dict[str, Any]:
 
 
 def tools_hash(tools_cfg: DictConfig) -> str:
-    specs = OmegaConf.to_container(tools_cfg.specs, resolve=True)
-    canonical = json.dumps(specs, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    from dnd_ft.tools.registry import ToolRegistry
+
+    return ToolRegistry.from_config(tools_cfg).digest()
 
 
 def write_manifest(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ stage plugs in with one line here.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,15 @@ STAGES: dict[str, str] = {
 def ordered(names: list[str]) -> list[str]:
     """The requested stages in pipeline order, whatever order the user listed them in."""
     return [name for name in STAGES if name in names]
+
+
+def available(name: str) -> bool:
+    """Whether the stage's module is installed, checked without importing it."""
+    module = STAGES[name].split(":")[0]
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
 
 
 def load(name: str) -> Callable[[RunContext], None]:

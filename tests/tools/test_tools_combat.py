@@ -10,6 +10,7 @@ import pytest
 from dnd_ft.tools.errors import ToolExecutionError
 from dnd_ft.tools.executors import CombatTracker
 from dnd_ft.tools.executors.combat import ABILITIES, CONDITIONS
+from dnd_ft.tools.registry import ToolRegistry
 
 
 def test_damage_floors_at_zero_and_heal_caps_at_max() -> None:
@@ -121,7 +122,7 @@ def test_empty_name_is_rejected() -> None:
         CombatTracker().apply_damage("  ", 1)
 
 
-def test_tracker_vocabulary_matches_the_default_registry(registry) -> None:
+def test_tracker_vocabulary_matches_the_default_registry(registry: ToolRegistry) -> None:
     condition = registry.get("add_condition").properties["condition"]
     assert set(condition["enum"]) == CONDITIONS
     assert tuple(registry.get("ability_check").properties["ability"]["enum"]) == ABILITIES

@@ -7,14 +7,12 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra.core.config_store import ConfigStore
 
-from dnd_ft.config.schema.tools import ToolsConfig
+from dnd_ft.config.store import CONFIG_DIR, register_configs
 from dnd_ft.tools.errors import ToolExecutionError
 from dnd_ft.tools.executors import SRD, ToolExecutor
 from dnd_ft.tools.registry import ToolRegistry
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tools"
 
 # A short fight: the same calls must give the same results and state for the same seed.
@@ -98,8 +96,8 @@ def test_declared_tool_without_executor() -> None:
 
 def test_from_composed_hydra_config() -> None:
     """configs/tools/default.yaml composes against the ToolsConfig schema, seed interpolated."""
-    ConfigStore.instance().store(group="tools", name="base_tools", node=ToolsConfig)
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(overrides=["+tools=default", "+seed=7"])
     executor = ToolExecutor.from_config(cfg.tools)
     assert executor.seed == 7 and executor.registry.name == "default"

@@ -1,0 +1,106 @@
+"""`ToolExecutor`: runs validated tool calls against dice, the SRD and a combat tracker.
+
+One seeded ``random.Random`` feeds every roll, so the same calls in the same order give the
+same results. `reset` rewinds it and clears the tracker, so evaluation can replay the gold
+calls and the predicted calls from the same start and compare `state`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dnd_ft.tools.errors import ToolExecutionError
+from dnd_ft.tools.executors import dice
+from dnd_ft.tools.executors.combat import CombatTracker
+from dnd_ft.tools.executors.srd import SRD
+from dnd_ft.tools.registry import ToolRegistry
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class ToolExecutor:
+    """Executes the registry's tools that have a built-in handler.
+
+    srd: look-up data; None opens the fetched 2014 SRD asset on the first look-up.
+    """
+
+    def __init__(self, registry: ToolRegistry, seed: int, srd: SRD | None = None) -> None:
+        self.registry = registry
+        self.seed = seed
+        self._srd = srd
+        self._rng = random.Random(seed)
+        self.tracker = CombatTracker(self._rng)
+        self._handlers: dict[str, Handler] = {
+            "roll_dice": self._roll_dice,
+            "lookup_monster": lambda a: self.srd.monster(a["name"]),
+            "lookup_spell": lambda a: self.srd.spell(a["name"]),
+            "lookup_condition": lambda a: self.srd.condition(a["name"]),
+            "apply_damage": lambda a: self.tracker.apply_damage(
+                a["target"], a["amount"], a.get("damage_type")
+            ),
+            "heal": lambda a: self.tracker.heal(a["target"], a["amount"]),
+            "start_initiative": lambda a: self.tracker.start_initiative(list(a["combatants"])),
+            "add_condition": lambda a: self.tracker.add_condition(a["target"], a["condition"]),
+            "ability_check": lambda a: self.tracker.ability_check(
+                a["character"], a["ability"], a["dc"]
+            ),
+        }
+
+    @classmethod
+    def from_config(cls, cfg: Any, registry: ToolRegistry | None = None) -> ToolExecutor:
+        """Build from the ``tools`` config group (its specs, ``seed`` and ``srd_edition``)."""
+        if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+            cfg = dataclasses.asdict(cfg)
+        registry = registry if registry is not None else ToolRegistry.from_config(cfg)
+        seed = cfg.get("seed")
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ToolExecutionError(f"tools.seed must be an integer, got {seed!r}")
+        return cls(registry, seed=seed, srd=SRD(edition=str(cfg.get("srd_edition", "2014"))))
+
+    @property
+    def srd(self) -> SRD:
+        if self._srd is None:
+            self._srd = SRD()
+        return self._srd
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Snapshot of the combat tracker (JSON-serializable; see `CombatTracker.snapshot`)."""
+        return self.tracker.snapshot()
+
+    def has_executor(self, name: str) -> bool:
+        """Whether ``name`` is in the registry and has a built-in handler."""
+        return name in self.registry and name in self._handlers
+
+    def execute(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate ``arguments`` against the tool's schema, run it and return its result.
+
+        Raises `ToolExecutionError` for an unknown tool, invalid arguments, a tool declared
+        without a handler, or a failure inside the tool (unknown monster, bad dice notation).
+        """
+        problems = self.registry.validate_arguments(name, arguments)
+        if problems:
+            if name not in self.registry:
+                raise ToolExecutionError(problems[0])
+            raise ToolExecutionError(f"invalid arguments for {name}: {'; '.join(problems)}")
+        handler = self._handlers.get(name)
+        if handler is None:
+            raise ToolExecutionError(
+                f"tool {name!r} is declared in registry {self.registry.name!r} but has no "
+                "executor; add a handler in dnd_ft/tools/executors/executor.py to run it"
+            )
+        return handler(dict(arguments))
+
+    def reset(self) -> None:
+        """Rewind the RNG to ``seed`` and forget all combat state."""
+        self._rng.seed(self.seed)
+        self.tracker.reset()
+
+    def _roll_dice(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        result = dice.roll(arguments["notation"], self._rng)
+        if arguments.get("reason"):
+            result["reason"] = arguments["reason"]
+        return result
