@@ -45,15 +45,16 @@ def test_notation_variety(seed: int) -> None:
     assert r["modifier"] == 5 and 6 <= r["total"] <= 25 and r["detail"].endswith(f"= {r['total']}")
 
     r = roll("4d6kh3", rng)
-    assert len(r["rolls"]) == 3 and len(r["dropped"]) == 1
-    assert r["dropped"][0] <= min(r["rolls"]) and r["total"] == sum(r["rolls"])
+    assert len(r["rolls"]) == 4 and len(r["kept"]) == 3 and len(r["dropped"]) == 1
+    assert sorted(r["kept"] + r["dropped"]) == sorted(r["rolls"])  # all dice, in roll order
+    assert r["dropped"][0] <= min(r["kept"]) and r["total"] == sum(r["kept"])
     assert "~~" in r["detail"]  # the dropped die is struck through
 
     r = roll("1d8-1", rng)
     assert r["modifier"] == -1 and 0 <= r["total"] <= 7
 
     r = roll(" 2d20kl1 ", rng)
-    assert r["notation"] == "2d20kl1" and r["total"] == min(r["rolls"] + r["dropped"])
+    assert r["notation"] == "2d20kl1" and r["total"] == min(r["rolls"])
 
 
 @pytest.mark.parametrize("notation", ["2d", "1d6 fire", "", "1d0", "1d6/0", "two dice"])

@@ -21,10 +21,11 @@ _SWAP_LOCK = threading.Lock()
 def roll(notation: str, rng: random.Random) -> dict[str, Any]:
     """Roll ``notation`` (e.g. ``2d6+3``, ``4d6kh3``) drawing dice from ``rng``.
 
-    Returns ``{"notation", "total", "rolls", "dropped", "modifier", "detail"}``: ``rolls`` are
-    the kept dice in order, ``dropped`` those discarded by keep/drop operators, ``modifier``
-    is the total minus the kept dice (the ``+3`` of ``2d6+3``), ``detail`` the readable roll
-    with dropped dice struck through (``4d6kh3 (5, ~~1~~, 3, 6) = 14``).
+    Returns ``{"notation", "total", "rolls", "kept", "dropped", "modifier", "detail"}``:
+    ``rolls`` are all dice in the order rolled (as the scenario corpus writes them), ``kept``
+    and ``dropped`` split them by keep/drop operators, ``modifier`` is the total minus the
+    kept dice (the ``+3`` of ``2d6+3``), ``detail`` the readable roll with dropped dice struck
+    through (``4d6kh3 (5, ~~1~~, 3, 6) = 14``).
     """
     import d20
     import d20.expression as d20_expression
@@ -47,13 +48,15 @@ def roll(notation: str, rng: random.Random) -> dict[str, Any]:
             ) from None
         finally:
             d20_expression.random = saved
+    rolls: list[int] = []
     kept: list[int] = []
     dropped: list[int] = []
-    _collect(result.expr, True, kept, dropped)
+    _collect(result.expr, True, rolls, kept, dropped)
     return {
         "notation": notation,
         "total": result.total,
-        "rolls": kept,
+        "rolls": rolls,
+        "kept": kept,
         "dropped": dropped,
         "modifier": result.total - sum(kept),
         "detail": detail,
@@ -65,17 +68,20 @@ def roll_d20(rng: random.Random) -> int:
     return rng.randrange(20) + 1
 
 
-def _collect(node: Any, kept: bool, kept_out: list[int], dropped_out: list[int]) -> None:
-    """Walk the rolled expression tree, sorting each die's final value into kept / dropped."""
+def _collect(
+    node: Any, kept: bool, all_out: list[int], kept_out: list[int], dropped_out: list[int]
+) -> None:
+    """Walk the rolled expression tree: every die's final value, and kept / dropped."""
     import d20
 
     kept = kept and node.kept
     if isinstance(node, d20.Dice):
         for die in node.values:
+            all_out.append(int(die.number))
             (kept_out if kept and die.kept else dropped_out).append(int(die.number))
         return
     for child in node.children:
-        _collect(child, kept, kept_out, dropped_out)
+        _collect(child, kept, all_out, kept_out, dropped_out)
 
 
 @functools.cache

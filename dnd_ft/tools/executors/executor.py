@@ -20,6 +20,17 @@ from dnd_ft.tools.registry import ToolRegistry
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
+# What the model sees of each result: the fields the scenario corpus uses (docs/tools.md), so
+# augmented and executed results look exactly like hand-written ones. The tracker's methods
+# return more (``damage_taken``, ``down``, ...) for tests and state comparison.
+RESULT_FIELDS: dict[str, tuple[str, ...]] = {
+    "roll_dice": ("notation", "total", "rolls", "modifier"),
+    "apply_damage": ("target", "hp", "max_hp", "damage"),
+    "heal": ("target", "hp", "max_hp", "healed"),
+    "start_initiative": ("order",),
+    "add_condition": ("target", "conditions"),
+}
+
 
 class ToolExecutor:
     """Executes the registry's tools that have a built-in handler.
@@ -92,7 +103,9 @@ class ToolExecutor:
                 f"tool {name!r} is declared in registry {self.registry.name!r} but has no "
                 "executor; add a handler in dnd_ft/tools/executors/executor.py to run it"
             )
-        return handler(dict(arguments))
+        result = handler(dict(arguments))
+        fields = RESULT_FIELDS.get(name)
+        return {k: result[k] for k in fields if k in result} if fields else result
 
     def reset(self) -> None:
         """Rewind the RNG to ``seed`` and forget all combat state."""
@@ -100,7 +113,4 @@ class ToolExecutor:
         self.tracker.reset()
 
     def _roll_dice(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        result = dice.roll(arguments["notation"], self._rng)
-        if arguments.get("reason"):
-            result["reason"] = arguments["reason"]
-        return result
+        return dice.roll(arguments["notation"], self._rng)
