@@ -6,6 +6,7 @@ are collected and raised together so the user fixes them in one go.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 
 from omegaconf import DictConfig
@@ -64,15 +65,21 @@ def check_tracking(cfg: DictConfig) -> Iterable[str]:
 
 CHECKS: list[Check] = [check_stages, check_model, check_data, check_tracking]
 
+# Stage packages keep their own checks beside their code; importing a module registers them.
+CHECK_MODULES = ("dnd_ft.data.checks", "dnd_ft.training.checks", "dnd_ft.config.schema.eval")
+
 
 def register_check(check: Check) -> Check:
     """Decorator for stage packages that add their own cross-field checks."""
-    CHECKS.append(check)
+    if check not in CHECKS:
+        CHECKS.append(check)
     return check
 
 
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError listing every problem, or return when the config can run."""
+    for module in CHECK_MODULES:
+        importlib.import_module(module)
     problems = [p for check in CHECKS for p in check(cfg)]
     if problems:
         raise ConfigError(problems)

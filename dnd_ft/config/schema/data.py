@@ -1,4 +1,4 @@
-"""Schema of the `data` group: scenario corpus, cleaning, splits and augmentation."""
+"""Schema of the `data` group: scenario corpus, cleaning, rendering, splits and augmentation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 DEFAULT_CATEGORIES = [
     "combat", "exploration", "social", "rules", "puzzle", "trap", "travel", "shopping", "downtime",
-]
+]  # fmt: skip
+SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -19,9 +20,23 @@ class SplitConfig:
 
 
 @dataclass
+class FormatConfig:
+    """Rendering choices of the chat format (saved in the dataset's format.json)."""
+
+    speaker_names: bool = True  # write "Name: text" in player turns (templates drop `name`)
+    # hermes: empty <think></think> block in every assistant header, as Qwen3 generates with
+    # thinking off; null = on for Qwen3 models (name or hub id), off for Qwen2.5 and SmolLM2
+    think: bool | None = None
+    trigger: bool = (
+        True  # functiongemma: Google's "You are a model that can do function calling..." line
+    )
+
+
+@dataclass
 class AugmentConfig:
     enabled: bool = False
     copies: int = 1  # augmented variants per source flow and technique
+    splits: list[str] = field(default_factory=lambda: ["train"])  # never val/test unless asked
     entity_substitution: bool = True  # rename party members / NPCs consistently
     srd_variation: bool = True  # swap looked-up monsters/spells for others, real SRD results
     dice_variety: bool = True  # vary dice notation and re-roll with the executor
@@ -33,6 +48,7 @@ class DataConfig:
     scenario_dirs: list[str] = field(default_factory=lambda: ["${paths.scenarios_dir}"])
     categories: list[str] = field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     split: SplitConfig = field(default_factory=SplitConfig)
+    format: FormatConfig = field(default_factory=FormatConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     unicode_form: str = "NFC"  # unicodedata normalisation applied to every message
     max_length: int = "${model.max_seq_length}"  # type: ignore[assignment]  # tokens

@@ -13,15 +13,24 @@ SOURCES = ("hub", "tiny", "gguf_asset", "local")
 
 @dataclass
 class TinyArchConfig:
-    """Architecture of an offline model built from config with random weights (source=tiny)."""
+    """Architecture of an offline model built from config with random weights (source=tiny).
 
-    hidden_size: int = 128
+    The family (model.family) picks the real architecture: qwen -> Qwen3ForCausalLM with
+    SmolLM2's BPE tokenizer, gemma -> Gemma3ForCausalLM with a locally trained SentencePiece
+    tokenizer. Sizes are in units (features, heads, tokens). Any change here changes the cache
+    key, so the model is rebuilt under a new folder rather than overwritten.
+    """
+
+    hidden_size: int = 128  # keep a multiple of 128: Cactus quantizes in groups of 128
     intermediate_size: int = 256
     num_hidden_layers: int = 2
     num_attention_heads: int = 4
     num_key_value_heads: int = 2
-    head_dim: int = 32
+    head_dim: int = 32  # set explicitly: the families' defaults assume much larger models
     max_position_embeddings: int = 2048
+    sliding_window: int = 128  # tokens; gemma only (Gemma 3 uses sliding-window attention)
+    tie_word_embeddings: bool = True  # as the small real Qwen3 and Gemma 3 models do
+    seed: int | None = None  # weight init seed; None derives a fixed one from model.name
 
 
 @dataclass

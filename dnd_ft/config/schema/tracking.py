@@ -13,4 +13,6 @@ class TrackingConfig:
     mode: str = "offline"  # offline | online | disabled; WANDB_MODE in the environment wins
     group: str = "${model.family}"  # runs of one family sit together in the W&B workspace
     job_type: str = "train"
-    tags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # added to the run-level `tags`
+    notes: str | None = None  # free text shown on the W&B run page
+    log_data_report: bool = True  # log run_dir/data/report.json as a table and summary

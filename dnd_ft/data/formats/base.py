@@ -1,0 +1,178 @@
+"""What every chat format provides, and the helpers they share.
+
+A format turns a conversation in the Hugging Face convention (``messages`` + ``tools``) into
+the exact text a model trains on, marks which characters carry loss, builds generation
+prompts, and parses generated assistant text back into content and tool calls.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Message = Mapping[str, Any]
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered conversation.
+
+    text: the full training text, control strings included.
+    spans: ``[start, end)`` character ranges of ``text`` that carry loss (assistant content,
+        tool calls and the marker that ends the assistant's output), sorted, non-overlapping.
+    """
+
+    text: str
+    spans: list[Span] = field(default_factory=list)
+
+    def loss_text(self) -> list[str]:
+        """The text of each loss span, in order (handy in tests and reports)."""
+        return [self.text[s:e] for s, e in self.spans]
+
+
+@dataclass
+class ParsedTurn:
+    """Assistant output parsed back: text, well-formed calls, and raw text of broken calls."""
+
+    content: str
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {"name", "arguments"}
+    malformed: list[str] = field(default_factory=list)
+
+
+class ChatFormat(ABC):
+    """Base of all formats. Subclasses set ``name`` and ``stop_strings``."""
+
+    name: str = ""
+    stop_strings: list[str] = []
+
+    def __init__(self, *, speaker_names: bool = True) -> None:
+        self.speaker_names = speaker_names
+
+    @abstractmethod
+    def render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
+        """The whole conversation as training text with its loss spans."""
+
+    @abstractmethod
+    def render_prompt(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> str:
+        """The history plus whatever opens (or continues) the assistant's next output."""
+
+    @abstractmethod
+    def parse_assistant(self, text: str) -> ParsedTurn:
+        """Split generated or rendered assistant text into content and calls; never raises."""
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The settings that change the rendered text (saved with the dataset)."""
+        return {"speaker_names": self.speaker_names}
+
+    def user_text(self, message: Message) -> str:
+        """A user turn's text; ``Name: text`` when the player's name is known.
+
+        Chat templates drop the ``name`` key, but the game master has to know which player
+        acts, so every format writes it into the text the same way.
+        """
+        content = text_of(message)
+        name = message.get("name")
+        if self.speaker_names and name and message.get("role") == "user":
+            return f"{name}: {content}"
+        return content
+
+    def cut_at_stop(self, text: str) -> str:
+        """``text`` up to the first stop string (generation may run past it)."""
+        cut = len(text)
+        for stop in self.stop_strings:
+            i = text.find(stop)
+            if 0 <= i < cut:
+                cut = i
+        return text[:cut]
+
+
+class TextBuilder:
+    """Concatenates pieces of text, recording the character ranges that carry loss."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._length = 0
+        self.spans: list[Span] = []
+
+    def add(self, piece: str, loss: bool = False) -> None:
+        if not piece:
+            return
+        start = self._length
+        self._parts.append(piece)
+        self._length += len(piece)
+        if not loss:
+            return
+        if self.spans and self.spans[-1][1] == start:  # merge touching spans
+            self.spans[-1] = (self.spans[-1][0], self._length)
+        else:
+            self.spans.append((start, self._length))
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def build(self) -> Rendered:
+        return Rendered(self.text, list(self.spans))
+
+
+def text_of(message: Message) -> str:
+    """A message's content as a string (None and missing become "")."""
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # multimodal-style [{"type": "text", "text": ...}]
+        return "".join(str(item.get("text", "")) for item in content if isinstance(item, Mapping))
+    return str(content)
+
+
+def tool_calls_of(message: Message) -> list[tuple[str, dict[str, Any]]]:
+    """``(name, arguments)`` of each call of an assistant message.
+
+    Accepts the HF form ``{"type": "function", "function": {"name", "arguments"}}`` and the
+    flat ``{"name", "arguments"}``; arguments may be a dict or a JSON string.
+    """
+    calls = []
+    for raw in message.get("tool_calls") or []:
+        call = raw.get("function", raw) if isinstance(raw, Mapping) else None
+        if not isinstance(call, Mapping) or not isinstance(call.get("name"), str):
+            raise ValueError(f"tool call {raw!r} has no function name; expected "
+                             '{"type": "function", "function": {"name": ..., "arguments": {...}}}')  # fmt: skip
+        calls.append((call["name"], arguments_of(call.get("arguments"), call["name"])))
+    return calls
+
+
+def arguments_of(arguments: Any, name: str = "?") -> dict[str, Any]:
+    """Tool-call arguments as a dict, decoding a JSON string when needed."""
+    if arguments is None:
+        return {}
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"arguments of call {name!r} are not valid JSON: {exc}") from None
+    if not isinstance(arguments, Mapping):
+        raise ValueError(f"arguments of call {name!r} must be a JSON object, got "
+                         f"{type(arguments).__name__}")  # fmt: skip
+    return dict(arguments)
+
+
+def split_system(messages: Sequence[Message]) -> tuple[str | None, list[Message]]:
+    """The leading system message's text (or None) and the remaining messages."""
+    if messages and messages[0].get("role") == "system":
+        return text_of(messages[0]), list(messages[1:])
+    return None, list(messages)
+
+
+def next_role(messages: Sequence[Message], i: int) -> str | None:
+    return messages[i + 1].get("role") if i + 1 < len(messages) else None
+
+
+def prev_role(messages: Sequence[Message], i: int) -> str | None:
+    return messages[i - 1].get("role") if i > 0 else None
