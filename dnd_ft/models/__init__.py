@@ -1,0 +1,31 @@
+"""Build and load every model the configs name: tiny offline models, a GGUF asset, hub models.
+
+Public API (heavy imports happen inside the functions):
+
+- ``resolve_model_dir(model_cfg, cache_dir)``: a local Hugging Face folder for any source
+- ``load_tokenizer(model_cfg, cache_dir)``: fast tokenizer, pad set, control strings single
+- ``load_model(model_cfg, cache_dir, *, dtype=None, device_map=None, quantization=None)``
+- ``ModelLoadError``: what went wrong and how to fix it
+
+See docs/models.md for the sources, the cache layout and timings.
+"""
+
+from dnd_ft.models.errors import ModelLoadError
+from dnd_ft.models.loading import (
+    control_strings,
+    load_model,
+    load_tokenizer,
+    resolve_dtype,
+    resolve_model_dir,
+)
+from dnd_ft.models.templates import chat_template
+
+__all__ = [
+    "ModelLoadError",
+    "chat_template",
+    "control_strings",
+    "load_model",
+    "load_tokenizer",
+    "resolve_dtype",
+    "resolve_model_dir",
+]
