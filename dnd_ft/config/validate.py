@@ -45,6 +45,9 @@ def check_model(cfg: DictConfig) -> Iterable[str]:
         yield f"model.{key}: required when model.source={m.source}; set model.{key}=..."
     if m.source == "tiny" and m.tiny.hidden_size % m.tiny.num_attention_heads:
         yield "model.tiny.hidden_size: must be a multiple of model.tiny.num_attention_heads"
+    if m.source == "tiny" and m.max_seq_length > m.tiny.max_position_embeddings:
+        yield (f"model.max_seq_length: {m.max_seq_length} exceeds model.tiny.max_position_embeddings "
+               f"({m.tiny.max_position_embeddings}); raise the latter or lower the former")
 
 
 def check_data(cfg: DictConfig) -> Iterable[str]:

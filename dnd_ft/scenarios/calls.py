@@ -1,0 +1,163 @@
+"""Parse the body of a ```` ```tool_call ```` fence into :class:`ToolCall` objects.
+
+Two spellings are accepted:
+
+- JSON: one object ``{"name": ..., "arguments": {...}}`` or a list of such objects.
+- Shorthand: one call per statement, ``roll_dice(notation="1d20+5", reason="attack")``.
+
+The shorthand is parsed with :mod:`ast` and each keyword value goes through
+:func:`ast.literal_eval`; nothing is ever evaluated, so ``__import__('os').system('x')``
+is rejected as "not a call of a plain tool name" without running anything.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Callable
+from typing import Any
+
+from dnd_ft.scenarios.model import ToolCall
+
+#: ``add(line, message)``: records one problem at a 1-based file line.
+AddProblem = Callable[[int, str], None]
+
+_JSON_HINT = 'expected {"name": "TOOL", "arguments": {...}} or a list of them'
+_SHORTHAND_HINT = 'expected one call per line, like roll_dice(notation="1d20", reason="attack")'
+
+
+def parse_calls(body: str, first_line: int, add: AddProblem) -> list[ToolCall]:
+    """Parse one tool_call fence body whose first line is file line ``first_line``.
+
+    Problems go to ``add``; the calls that did parse are returned so later checks can still
+    look at them.
+    """
+    stripped = body.strip()
+    if not stripped:
+        add(first_line - 1, f"empty tool_call block; {_SHORTHAND_HINT}")
+        return []
+    if stripped[0] in "{[":
+        return _parse_json(body, first_line, add)
+    return _parse_shorthand(body, first_line, add)
+
+
+def _parse_json(body: str, first_line: int, add: AddProblem) -> list[ToolCall]:
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        add(
+            first_line + exc.lineno - 1, f"invalid JSON in tool_call block: {exc.msg}; {_JSON_HINT}"
+        )
+        return []
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        add(first_line, f"empty list in tool_call block; {_JSON_HINT}")
+    calls = []
+    for item in items:
+        call = _json_call(item, first_line, add)
+        if call is not None:
+            calls.append(call)
+    return calls
+
+
+def _json_call(item: Any, line: int, add: AddProblem) -> ToolCall | None:
+    if not isinstance(item, dict):
+        add(line, f"tool call must be a JSON object, got {type(item).__name__}; {_JSON_HINT}")
+        return None
+    extra = sorted(set(item) - {"name", "arguments"})
+    if extra:
+        add(line, f"unknown key(s) {', '.join(map(repr, extra))} in tool call; {_JSON_HINT}")
+    name = item.get("name")
+    if not isinstance(name, str) or not name:
+        add(line, f'tool call needs a string "name"; {_JSON_HINT}')
+        return None
+    arguments = item.get("arguments", None)
+    if not isinstance(arguments, dict):
+        add(line, f'tool call {name!r}: "arguments" must be a JSON object; {_JSON_HINT}')
+        return None
+    return ToolCall(name=name, arguments=arguments, line=line)
+
+
+def _parse_shorthand(body: str, first_line: int, add: AddProblem) -> list[ToolCall]:
+    try:
+        tree = ast.parse(body, mode="exec")
+    except SyntaxError as exc:
+        line = first_line + (exc.lineno or 1) - 1
+        add(line, f"cannot parse tool call: {exc.msg}; {_SHORTHAND_HINT}")
+        return []
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        add(first_line, f"cannot parse tool call: {exc}; {_SHORTHAND_HINT}")
+        return []
+    calls = []
+    for stmt in tree.body:
+        line = first_line + stmt.lineno - 1
+        call = _shorthand_call(stmt, line, add)
+        if call is not None:
+            calls.append(call)
+    return calls
+
+
+def _shorthand_call(stmt: ast.stmt, line: int, add: AddProblem) -> ToolCall | None:
+    node = stmt.value if isinstance(stmt, ast.Expr) else None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        add(line, f"not a call of a plain tool name; {_SHORTHAND_HINT}")
+        return None
+    name = node.func.id
+    ok = True
+    if node.args:
+        add(
+            line, f"tool call {name!r}: positional arguments are not allowed, name them (key=value)"
+        )
+        ok = False
+    arguments: dict[str, Any] = {}
+    for kw in node.keywords:
+        if kw.arg is None:
+            add(line, f"tool call {name!r}: '**' unpacking is not allowed; write key=value")
+            ok = False
+            continue
+        value, error = _literal(kw.value)
+        if error:
+            add(line, f"tool call {name!r}: argument {kw.arg!r}: {error}")
+            ok = False
+        else:
+            arguments[kw.arg] = value
+    return ToolCall(name=name, arguments=arguments, line=line) if ok else None
+
+
+def _literal(node: ast.expr) -> tuple[Any, str]:
+    """Return ``(value, "")`` for a JSON-compatible literal, else ``(None, reason)``."""
+    if isinstance(node, ast.Name) and node.id in ("true", "false", "null"):
+        fix = {"true": "True", "false": "False", "null": "None"}[node.id]
+        return None, f"{node.id!r} is JSON spelling; write {fix} in the shorthand"
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return (
+            None,
+            "only literal values (strings, numbers, True/False/None, lists, dicts) are allowed",
+        )
+    bad = _non_json(value)
+    if bad:
+        return None, f"{bad} values are not allowed; use strings, numbers, lists or dicts"
+    return _tuples_to_lists(value), ""
+
+
+def _non_json(value: Any) -> str:
+    """Name of the first type in ``value`` that JSON cannot hold, or ``""``."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return ""
+    if isinstance(value, list | tuple):
+        return next((bad for v in value if (bad := _non_json(v))), "")
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            return "non-string dict key"
+        return next((bad for v in value.values() if (bad := _non_json(v))), "")
+    return type(value).__name__
+
+
+def _tuples_to_lists(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_tuples_to_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tuples_to_lists(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,114 @@
+"""The tool_call block parser: JSON and the safe shorthand."""
+
+from __future__ import annotations
+
+import pytest
+
+from dnd_ft.scenarios.calls import parse_calls
+from dnd_ft.scenarios.model import ToolCall
+
+
+def _parse(body: str, first_line: int = 10) -> tuple[list[ToolCall], list[tuple[int, str]]]:
+    problems: list[tuple[int, str]] = []
+    calls = parse_calls(body, first_line, lambda line, msg: problems.append((line, msg)))
+    return calls, problems
+
+
+def test_json_object() -> None:
+    calls, problems = _parse('{"name": "roll_dice", "arguments": {"notation": "1d20"}}')
+    assert problems == []
+    assert calls == [ToolCall("roll_dice", {"notation": "1d20"}, 10)]
+
+
+def test_json_list_is_parallel_calls() -> None:
+    body = '[{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"x": [1, 2]}}]'
+    calls, problems = _parse(body)
+    assert problems == []
+    assert [(c.name, c.arguments) for c in calls] == [("a", {}), ("b", {"x": [1, 2]})]
+
+
+def test_shorthand_lines_literals_and_comments() -> None:
+    body = (
+        "roll_dice(notation=\"1d20+5\", reason='attack')\n"
+        "\n"
+        "start_initiative(combatants=['Thorin', 'Goblin 1'])  # comment\n"
+        "f(n=-3, x=1.5, ok=True, none=None, d={'k': (1, 2)})\n"
+    )
+    calls, problems = _parse(body)
+    assert problems == []
+    assert [(c.name, c.arguments, c.line) for c in calls] == [
+        ("roll_dice", {"notation": "1d20+5", "reason": "attack"}, 10),
+        ("start_initiative", {"combatants": ["Thorin", "Goblin 1"]}, 12),
+        ("f", {"n": -3, "x": 1.5, "ok": True, "none": None, "d": {"k": [1, 2]}}, 13),
+    ]
+
+
+def test_shorthand_call_may_span_lines() -> None:
+    calls, problems = _parse('roll_dice(\n    notation="1d20",\n)\nheal(target="A", amount=2)')
+    assert problems == []
+    assert [(c.name, c.line) for c in calls] == [("roll_dice", 10), ("heal", 13)]
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "fragment"),
+    [
+        (
+            "__import__('os').system('touch /tmp/dnd_ft_pwned')",
+            10,
+            "not a call of a plain tool name",
+        ),
+        ("os.system('x')", 10, "not a call of a plain tool name"),
+        ("roll_dice(notation=__import__('os').getcwd())", 10, "only literal values"),
+        ("roll_dice(notation=open('/etc/passwd').read())", 10, "only literal values"),
+        ("roll_dice(notation=x)", 10, "only literal values"),
+        ("roll_dice(notation='1' + '2')", 10, "only literal values"),
+        ("roll_dice(notation=f'{x}')", 10, "only literal values"),
+        ("roll_dice(notation=lambda: 1)", 10, "only literal values"),
+        ("roll_dice(inner=other(x=1))", 10, "only literal values"),
+        ("roll_dice('1d20')", 10, "positional arguments are not allowed"),
+        ("roll_dice(**{'notation': '1d20'})", 10, "'**' unpacking is not allowed"),
+        ("roll_dice(tags={1, 2})", 10, "set values are not allowed"),
+        ("roll_dice(raw=b'x')", 10, "bytes values are not allowed"),
+        ("roll_dice(flag=true)", 10, "'true' is JSON spelling; write True"),
+        ("x = roll_dice(notation='1')", 10, "not a call of a plain tool name"),
+        ("import os", 10, "not a call of a plain tool name"),
+        ("ok(a=1)\nroll_dice(notation='1d20'", 11, "cannot parse tool call"),
+        (
+            '{"name": "roll_dice", "arguments": {"notation": "1d20",}}',
+            10,
+            "invalid JSON in tool_call block",
+        ),
+        (
+            '{"name": "roll_dice", "arguments": "notation=1d20"}',
+            10,
+            '"arguments" must be a JSON object',
+        ),
+        ('{"name": "roll_dice", "arguments": {}, "id": 1}', 10, "unknown key(s) 'id'"),
+        ('{"arguments": {}}', 10, 'needs a string "name"'),
+        ("[]", 10, "empty list in tool_call block"),
+        ("[1]", 10, "tool call must be a JSON object, got int"),
+        ("  \n", 9, "empty tool_call block"),
+        ("roll_dice(n=" + "[" * 300 + "]" * 300 + ")", 10, "cannot parse tool call"),
+        ("roll_dice(n=" + "1+" * 100_000 + "1)", 10, "cannot parse tool call"),
+        ("roll_dice(n='\x00')\x00", 10, "cannot parse tool call"),
+    ],
+)
+def test_rejected(body: str, line: int, fragment: str) -> None:
+    _, problems = _parse(body)
+    assert len(problems) == 1, problems
+    assert problems[0][0] == line
+    assert fragment in problems[0][1]
+
+
+def test_malicious_shorthand_never_runs(tmp_path, monkeypatch) -> None:
+    """Nothing in a shorthand block is executed, even when it would have side effects."""
+    monkeypatch.chdir(tmp_path)
+    bodies = [
+        "__import__('pathlib').Path('pwned').touch()",
+        "roll_dice(notation=__import__('pathlib').Path('pwned').touch())",
+        "roll_dice(notation=[__import__('pathlib').Path('pwned').touch()])",
+    ]
+    for body in bodies:
+        calls, problems = _parse(body)
+        assert calls == [] and problems
+    assert not (tmp_path / "pwned").exists()
