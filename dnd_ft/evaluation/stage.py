@@ -1,0 +1,230 @@
+"""The eval stage: score the fine-tuned model and its baseline on the held-out split.
+
+    python -m dnd_ft                                   # data, train, eval
+    python -m dnd_ft stages=[eval] eval.adapter_dir=outputs/train/<run>/adapter
+
+Writes ``eval/predictions.jsonl`` (and ``predictions_baseline.jsonl``), ``eval/report.json``
+and ``eval/report.md``; adds ``eval/...`` and ``baseline/eval/...`` keys to metrics.json.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from dnd_ft.errors import StageError
+from dnd_ft.evaluation.outputs import log_to_tracker, write_reports
+from dnd_ft.evaluation.scoring import EvalReport, ScoringOptions, score_predictions
+from dnd_ft.utils.io import atomic_write_jsonl
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: Any) -> None:
+    """Evaluate, write the reports and update the run's metrics (see the module docstring)."""
+    cfg, ecfg = ctx.cfg, ctx.cfg.eval
+    data_dir = Path(ctx.artifacts.get("data_dir") or ctx.run_dir / "data")
+    rows, split = load_rows(data_dir, ecfg.split, ecfg.fallback_split, ecfg.max_examples)
+    ev = Evaluator(cfg, rows, ctx.stage_dir("eval"))
+    adapter_dir = resolve_adapter(ctx)
+    merged_dir = None if adapter_dir else resolve_merged(ctx)
+    tuned_cfg = local_model_config(cfg.model, merged_dir) if merged_dir else cfg.model
+    model, tokenizer, fmt = load_for_eval(tuned_cfg, cfg.paths.cache_dir, data_dir, cfg)
+    same_weights_baseline = ecfg.baseline and not ecfg.baseline_model and adapter_dir is not None
+
+    reports: dict[str, EvalReport] = {}
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        log.info("loading adapter %s", adapter_dir)
+        model = PeftModel.from_pretrained(model, str(adapter_dir))
+        if same_weights_baseline:
+            with model.disable_adapter():  # the exact base weights, no second load
+                reports["baseline"] = ev.evaluate(model, tokenizer, fmt, "baseline")
+        # Merged LoRA generates at base-model speed (unmerged it ran 3x slower on the tiny
+        # CPU model); merging after the baseline keeps the baseline's weights exact.
+        model.merge_adapter()
+    reports["fine-tuned"] = ev.evaluate(model, tokenizer, fmt, "fine-tuned")
+
+    if ecfg.baseline and "baseline" not in reports:
+        if ecfg.baseline_model or merged_dir:
+            from dnd_ft.evaluation.judge import load_model_config
+
+            del model  # free its memory before the second model loads
+            base_cfg = load_model_config(ecfg.baseline_model) if ecfg.baseline_model else cfg.model
+            base = load_for_eval(
+                base_cfg, cfg.paths.cache_dir, None if ecfg.baseline_model else data_dir, cfg
+            )
+            reports["baseline"] = ev.evaluate(*base, "baseline")
+        else:
+            log.info(
+                "no adapter: the evaluated model is the base model; baseline metrics equal eval"
+            )
+            reports["baseline"] = reports["fine-tuned"]
+            atomic_write_jsonl(ev.out_dir / "predictions_baseline.jsonl", ev.records["fine-tuned"])
+    ctx.metrics.update(reports["fine-tuned"].metrics, prefix="eval/")
+    if "baseline" in reports:
+        ctx.metrics.update(reports["baseline"].metrics, prefix="baseline/eval/")
+
+    summary = {
+        "model": cfg.model.name,
+        "family": cfg.model.family,
+        "size": cfg.model.size,
+        "baseline_model": ecfg.baseline_model or cfg.model.name,
+        "split": split,
+        "n_examples": len(rows),
+        "n_turns": reports["fine-tuned"].metrics.get("n_turns"),
+        "adapter_dir": str(adapter_dir) if adapter_dir else None,
+        "merged_dir": str(merged_dir) if merged_dir else None,
+        "models": {
+            label: reports[label].to_dict()
+            for label in ("fine-tuned", "baseline")
+            if label in reports
+        },
+    }
+    write_reports(ev.out_dir, summary)
+    log_to_tracker(ctx.tracker, summary)
+    ctx.artifacts["eval_report"] = str(ev.out_dir / "report.json")
+
+
+class Evaluator:
+    """Generates, scores and saves the predictions of one model on the evaluated rows."""
+
+    def __init__(self, cfg: Any, rows: list[dict[str, Any]], out_dir: Path) -> None:
+        from dnd_ft.tools.executors import SRD
+        from dnd_ft.tools.registry import ToolRegistry
+
+        self.cfg, self.rows, self.out_dir = cfg, rows, out_dir
+        self.registry = ToolRegistry.from_config(cfg.tools)
+        self.srd = SRD(edition=str(cfg.tools.srd_edition))
+        self.options = ScoringOptions.from_config(cfg.eval.metrics)
+        self.records: dict[str, list[dict[str, Any]]] = {}
+
+    def evaluate(self, model: Any, tokenizer: Any, fmt: Any, label: str) -> EvalReport:
+        """Predict every DM turn, score, save ``predictions[_<label>].jsonl``."""
+        ecfg = self.cfg.eval
+        # The model's own context window, not the training cut (model.max_seq_length): a long
+        # held-out conversation must keep its system prompt and tools.
+        window = getattr(model.config, "max_position_embeddings", None) or 0
+        max_length = max(int(self.cfg.model.max_seq_length), int(window))
+        records, seconds = _predict(model, tokenizer, fmt, self.rows, self.cfg, max_length)
+        report = score_predictions(
+            self.rows,
+            records,
+            self.registry,
+            seed=int(self.cfg.seed),
+            srd=self.srd,
+            options=self.options,
+        )
+        new_tokens = sum(r["new_tokens"] for r in records)
+        report.metrics["gen_tokens_per_s"] = new_tokens / seconds if seconds else None
+        report.metrics["n_truncated_prompts"] = sum(r["truncated"] for r in records)
+        if ecfg.judge.enabled:
+            from dnd_ft.evaluation.judge import run_judge
+
+            report.metrics.update(
+                run_judge(self.rows, records, ecfg.judge, self.cfg.paths.cache_dir)
+            )
+        suffix = "" if label == "fine-tuned" else f"_{label}"
+        atomic_write_jsonl(self.out_dir / f"predictions{suffix}.jsonl", records)
+        self.records[label] = records
+        log.info("%s: tool_name_f1=%s rouge_l=%s", label, report.metrics.get("tool_name_f1"),
+                 report.metrics.get("rouge_l"))  # fmt: skip
+        return report
+
+
+def load_rows(
+    data_dir: Path, split: str, fallback: str | None, max_examples: int | None
+) -> tuple[list[dict[str, Any]], str]:
+    """The examples of ``split`` (or of ``fallback`` when it is empty), first N if capped."""
+    from dnd_ft.data import load_split
+
+    if not data_dir.is_dir():
+        raise StageError(
+            f"eval: no dataset at {data_dir}; run the data stage first (stages=[data,eval]) "
+            "or evaluate a run folder that has data/"
+        )
+    rows = list(load_split(data_dir, split))
+    if not rows and fallback and fallback != split:
+        log.warning("split %r is empty; evaluating %r instead", split, fallback)
+        rows, split = list(load_split(data_dir, fallback)), fallback
+    if not rows:
+        raise StageError(
+            f"eval: split {split!r} in {data_dir} has no examples; give the data stage more "
+            "scenarios or change data.split / eval.split"
+        )
+    return (rows[:max_examples] if max_examples else rows), split
+
+
+def resolve_adapter(ctx: Any) -> Path | None:
+    """``eval.adapter_dir`` if set, else the train stage's adapter of this run, else None."""
+    configured = ctx.cfg.eval.adapter_dir
+    path = configured or ctx.artifacts.get("adapter_dir")
+    if path is None and (ctx.run_dir / "adapter" / "adapter_config.json").is_file():
+        path = ctx.run_dir / "adapter"
+    if path is None:
+        log.info("no adapter: evaluating the base model %s", ctx.cfg.model.name)
+        return None
+    path = Path(path)
+    if not (path / "adapter_config.json").is_file():
+        raise StageError(
+            f"eval: {path} has no adapter_config.json; set eval.adapter_dir to a folder the "
+            "train stage wrote (<run>/adapter)"
+        )
+    return path
+
+
+def resolve_merged(ctx: Any) -> Path | None:
+    """The full fine-tune (or merged model) the train stage wrote in this run, if any."""
+    path = ctx.artifacts.get("merged_dir")
+    if path is None and (ctx.run_dir / "merged" / "config.json").is_file():
+        path = ctx.run_dir / "merged"
+    return Path(path) if path else None
+
+
+def local_model_config(model_cfg: Any, folder: Path) -> Any:
+    """``model_cfg`` pointed at a local folder (a merged or fully fine-tuned model)."""
+    from omegaconf import OmegaConf
+
+    local = OmegaConf.merge(model_cfg, {"source": "local", "local_path": str(folder)})
+    log.info("evaluating the fine-tuned weights in %s", folder)
+    return local
+
+
+def load_for_eval(
+    model_cfg: Any, cache_dir: str, data_dir: Path | None, cfg: Any
+) -> tuple[Any, Any, Any]:
+    """Model, tokenizer and chat format; the dataset's own format.json when there is one."""
+    from dnd_ft.data.formats import FORMAT_FILE, get_format, load_format, run_options
+    from dnd_ft.models import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(model_cfg, cache_dir)
+    if data_dir is not None and (data_dir / FORMAT_FILE).is_file():
+        fmt = load_format(data_dir, tokenizer)
+    else:
+        options = run_options(model_cfg.chat_format, model_cfg, cfg.data.format)
+        fmt = get_format(model_cfg.chat_format, tokenizer, **options)
+    model = load_model(model_cfg, cache_dir)
+    import torch
+
+    if torch.cuda.is_available():  # load_model leaves placement to the caller
+        model = model.to("cuda")
+    return model, tokenizer, fmt
+
+
+def _predict(
+    model: Any, tokenizer: Any, fmt: Any, rows: list, cfg: Any, max_length: int
+) -> tuple[list, float]:
+    from dnd_ft.evaluation.generate import predict
+
+    ecfg = cfg.eval
+    start = time.perf_counter()
+    records = predict(
+        model, tokenizer, fmt, rows,
+        batch_size=int(ecfg.batch_size), max_new_tokens=int(ecfg.max_new_tokens),
+        do_sample=bool(ecfg.do_sample), temperature=float(ecfg.temperature),
+        max_length=int(max_length), seed=int(cfg.seed),
+    )  # fmt: skip
+    return records, time.perf_counter() - start
