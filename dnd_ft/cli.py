@@ -34,9 +34,8 @@ def _app(cfg: DictConfig) -> float | None:
     try:
         metrics = run_pipeline(cfg)
     except DndFtError as exc:
-        log.error("%s", exc)
-        log.debug("details", exc_info=True)
-        sys.stderr.write(f"error: {exc}\n(run folder: {run_dir})\n")
+        _to_log_file(exc)
+        sys.stderr.write(f"error: {exc}\nrun folder: {run_dir}\n")
         sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write(f"interrupted; run folder: {run_dir}\n")
@@ -44,13 +43,24 @@ def _app(cfg: DictConfig) -> float | None:
     except Exception as exc:
         # An unexpected failure: the full traceback goes to the run's log file, the screen
         # gets one line naming the cause and where to look.
-        log.exception("run failed")
+        _to_log_file(exc)
         sys.stderr.write(f"error: {type(exc).__name__}: {exc}\nfull log: {run_dir}/dnd_ft.log\n")
         sys.exit(1)
     log.info("run folder: %s", run_dir)
     if cfg.optimized_metric:
         return metrics.get(cfg.optimized_metric)
     return None
+
+
+def _to_log_file(exc: BaseException) -> None:
+    """Write the traceback to the run's log file only: the screen gets one short message."""
+    record = logging.LogRecord(
+        "dnd_ft", logging.ERROR, __file__, 0, "run failed: %s", (exc,),
+        (type(exc), exc, exc.__traceback__),
+    )  # fmt: skip
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
 
 
 def main() -> None:

@@ -32,6 +32,11 @@ def run_pipeline(cfg: DictConfig) -> Metrics:
     if cfg.model.source != "hub":
         # Offline models never need the hub; this also stops library look-ups and telemetry.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if "train" in cfg.stages:
+        # Unsloth must be imported before transformers/trl, so before any stage runs.
+        from dnd_ft.training.backends import preimport
+
+        preimport(cfg.trainer, cfg.model)
     run_dir = Path(cfg.paths.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))

@@ -31,6 +31,9 @@ _TOOL_RE = re.compile(r"Tool\s*:\s*(?P<name>.*)")
 _TOOL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _TURN_HINT = "expected '### Player', '### Player (Name)', '### DM' or '### Tool: NAME'"
 _SECTION_HINT = "expected '## System' or '## Conversation: Title'"
+# tool results are stored as compact JSON; one shared encoder, as json.dumps with options
+# builds a new one per call
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
@@ -116,6 +119,7 @@ class _FileParser:
         self.problems: list[Problem] = []
         self.offset = 0  # file lines before the body (front matter)
         self.lines: list[str] = []
+        self.stripped: list[str] = []  # self.lines right-stripped, built once: turns reuse them
         self.fences: tuple[Fence, ...] = ()
         self.fence_starts: list[int] = []  # for bisect: turns look up their fences often
         # already-reported breakage whose knock-on effects on turn order would only be noise:
@@ -144,6 +148,7 @@ class _FileParser:
         if self.offset:
             meta = frontmatter.parse(yaml_text, self.add, self.categories, self.registry)
         self.lines = self.all_lines[self.offset :]
+        self.stripped = [line.rstrip() for line in self.lines]
         doc = outline("\n".join(self.lines), self.lines)
         self.fences = doc.fences
         self.fence_starts = [f.start for f in doc.fences]
@@ -290,7 +295,7 @@ class _FileParser:
                         self.at(fence.start) + exc.lineno, f"invalid JSON in tool result: {exc.msg}"
                     )
                     return fence.content.strip()
-                return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                return _COMPACT_JSON.encode(value)
             result = fence.content.strip("\n")
         else:
             result = self._text(start, end)
@@ -307,14 +312,10 @@ class _FileParser:
         right-stripped, outer blank lines dropped, otherwise exactly as written."""
         lines: list[str] = []
         for fence in skip:
-            lines += self.lines[start : fence.start]
+            lines += self.stripped[start : fence.start]
             start = fence.end
-        lines += self.lines[start:end]
-        lines = [line.rstrip() for line in lines]
-        while lines and not lines[-1]:
-            lines.pop()
-        first = next((i for i, text in enumerate(lines) if text), len(lines))
-        return "\n".join(lines[first:])
+        lines += self.stripped[start:end]
+        return "\n".join(lines).strip("\n")  # stripped blank lines are empty: outer "\n"s
 
     def _fences_in(self, start: int, end: int) -> tuple[Fence, ...]:
         """The top-level fences that open on body lines ``[start, end)``."""
@@ -322,7 +323,7 @@ class _FileParser:
         return self.fences[first : bisect.bisect_left(self.fence_starts, end, lo=first)]
 
     def _first_text(self, start: int, end: int) -> int | None:
-        return next((i for i in range(start, end) if self.lines[i].strip()), None)
+        return next((i for i in range(start, end) if self.stripped[i]), None)
 
 
 def _with_slugs(flows: list[Flow], add: frontmatter.AddProblem) -> list[Flow]:

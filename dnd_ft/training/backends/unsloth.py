@@ -1,0 +1,109 @@
+"""The `unsloth` backend: Unsloth's fused kernels and 4-bit QLoRA. CUDA only.
+
+Unsloth patches transformers, TRL and PEFT when it is imported, so it must be imported before
+them: the runner calls `dnd_ft.training.backends.preimport` before any stage. This module is
+never imported on CPU or in tests; it is exercised only on a CUDA machine with
+`pip install 'dnd-ft[cuda]'`.
+
+API used (unsloth 2025.x / 2026.x):
+    FastLanguageModel.from_pretrained(model_name, max_seq_length, dtype, load_in_4bit,
+                                      full_finetuning, revision, trust_remote_code, ...)
+    FastLanguageModel.get_peft_model(model, r, target_modules, lora_alpha, lora_dropout,
+                                     bias, use_gradient_checkpointing, random_state)
+    model.save_pretrained_merged(dir, tokenizer, save_method="merged_16bit")
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from dnd_ft.training.backends.base import LoadedModel
+from dnd_ft.training.precision import Precision
+
+log = logging.getLogger(__name__)
+
+
+class UnslothBackend:
+    name = "unsloth"
+
+    def load(
+        self, model_cfg: DictConfig, trainer_cfg: DictConfig, cache_dir: Path, precision: Precision
+    ) -> LoadedModel:
+        from unsloth import FastLanguageModel  # imported first by preimport(); cheap here
+
+        quantized = trainer_cfg.method == "qlora"
+        # Unsloth's offloaded checkpointing is the long-context memory saver it is known for;
+        # "unsloth" is its documented value, False turns it off.
+        checkpointing: str | bool = "unsloth" if trainer_cfg.gradient_checkpointing else False
+        model, tokenizer = FastLanguageModel.from_pretrained(
+            model_name=_model_name(model_cfg, cache_dir),
+            max_seq_length=int(trainer_cfg.max_length),
+            # None lets Unsloth pick bf16 or fp16 for the GPU; we pass ours when it is a
+            # half type so the Trainer's autocast and the weights agree.
+            dtype=precision.torch_dtype() if precision.weights != "float32" else None,
+            load_in_4bit=quantized,
+            full_finetuning=trainer_cfg.method == "full",
+            revision=model_cfg.revision,
+            trust_remote_code=model_cfg.trust_remote_code,
+            use_gradient_checkpointing=checkpointing,
+        )
+        if trainer_cfg.method in ("lora", "qlora"):
+            lora = trainer_cfg.lora
+            model = FastLanguageModel.get_peft_model(
+                model,
+                r=lora.r,
+                target_modules=list(lora.target_modules),
+                lora_alpha=lora.alpha,
+                lora_dropout=lora.dropout,
+                bias="none",
+                use_gradient_checkpointing=checkpointing,
+                random_state=trainer_cfg.seed,
+            )
+        model.config.use_cache = False
+        return LoadedModel(
+            model=model,
+            tokenizer=tokenizer,
+            backend=self.name,
+            method=trainer_cfg.method,
+            quantized=quantized,
+            owns_gradient_checkpointing=True,
+        )
+
+    def save_merged(
+        self,
+        loaded: LoadedModel,
+        adapter_dir: Path,
+        out_dir: Path,
+        model_cfg: DictConfig,
+        cache_dir: Path,
+        precision: Precision,
+    ) -> None:
+        if loaded.method == "full":
+            loaded.model.save_pretrained(str(out_dir))
+            loaded.tokenizer.save_pretrained(str(out_dir))
+            return
+        # Dequantizes a 4-bit base before merging, so qlora gets a proper 16-bit model.
+        loaded.model.save_pretrained_merged(
+            str(out_dir), loaded.tokenizer, save_method="merged_16bit"
+        )
+
+
+def _model_name(model_cfg: DictConfig, cache_dir: Path) -> str:
+    """A hub id Unsloth can download (or find in the HF cache), or a local model folder."""
+    if model_cfg.source == "hub":
+        return str(model_cfg.hub_id)
+    from dnd_ft.models import resolve_model_dir
+
+    return str(resolve_model_dir(model_cfg, cache_dir))
+
+
+def import_unsloth() -> Any:
+    """Import unsloth (patching transformers/TRL/PEFT); called by `preimport`."""
+    import unsloth
+
+    log.info("unsloth %s imported before transformers", getattr(unsloth, "__version__", "?"))
+    return unsloth

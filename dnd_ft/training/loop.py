@@ -1,0 +1,235 @@
+"""The training loop: transformers' Trainer on our own input_ids/labels.
+
+Why not TRL's SFTTrainer: the data stage already renders each chat in the model's format and
+marks the assistant spans that carry loss, so all SFTTrainer would add is a second
+tokenization and masking pass (with its own chat-template assumptions: TRL's assistant-only
+loss needs `{% generation %}` markers, which the Gemma3 tool template lacks). On the tiny
+models the plain Trainer measured 1.4-1.8x SFTTrainer's tokens/s (NOTES.md;
+benchmarks/bench_train.py re-measures it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+from transformers import PrinterCallback, ProgressCallback, Trainer, TrainingArguments
+
+from dnd_ft.training.backends.base import LoadedModel
+from dnd_ft.training.batching import Collator, RowDataset
+from dnd_ft.training.callbacks import (
+    CheckpointMarker,
+    EarlyStopping,
+    Monitor,
+    NonFiniteGuard,
+)
+from dnd_ft.training.precision import Precision
+from dnd_ft.training.progress import TrainProgress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopResult:
+    """What one call of `train` measured."""
+
+    steps: int  # optimizer steps reached (including those before a resume)
+    seconds: float  # wall time of the training loop in this process, evaluation excluded
+    tokens: int  # real tokens trained on in this process
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per log event
+    eval_loss: float | None = None  # final val loss
+    stopped_early_at: int | None = None
+    resumed_from: str | None = None
+    padding_efficiency: float = 0.0  # real tokens / token slots of the batches trained on
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+class DndTrainer(Trainer):
+    """Trainer that counts real tokens and computes logits only where the loss needs them.
+
+    Real (unpadded) tokens, sent per row by the collator, go into
+    `state.num_input_tokens_seen`, which checkpoints save and a resume restores (the
+    Trainer's own counter would count padding, or rely on the pad id never occurring in
+    packed rows); `slots_seen` counts batch positions with padding, for padding efficiency.
+    With `target_logits_only` the loss is `dnd_ft.training.loss.label_positions_loss`.
+    """
+
+    slots_seen = 0
+    eval_seconds = 0.0  # time in evaluate(), taken out of the training throughput
+    target_logits_only = False
+
+    def evaluate(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return super().evaluate(*args, **kwargs)
+        finally:
+            self.eval_seconds += time.perf_counter() - start
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        real = inputs.pop("num_real_tokens", None)
+        if real is not None and model.training:
+            self.state.num_input_tokens_seen += int(real.sum())
+            self.slots_seen += inputs["input_ids"].numel()
+        if not self.target_logits_only:
+            return super().compute_loss(
+                model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+            )
+        from dnd_ft.training.loss import label_positions_loss
+
+        loss, outputs = label_positions_loss(model, inputs, num_items_in_batch)
+        if model.training:
+            if num_items_in_batch is None:  # a per-batch mean: scale for accumulation here
+                loss = loss / self.current_gradient_accumulation_steps
+            elif self.args.average_tokens_across_devices:
+                loss = loss * self.accelerator.num_processes  # num_items is a global count
+        return (loss, outputs) if return_outputs else loss
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def training_arguments(
+    t: DictConfig,
+    out_dir: Path,
+    precision: Precision,
+    has_eval: bool,
+    gradient_checkpointing: bool,
+    use_cpu: bool,
+) -> TrainingArguments:
+    """TrainingArguments from the trainer config; every value traces back to a config key."""
+    evaluate = has_eval and t.eval_steps > 0
+    # transformers 5.x renamed gradient_checkpointing to activation_checkpointing (the old
+    # name warns); older versions only know the old name.
+    ckpt = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in TrainingArguments.__dataclass_fields__
+        else "gradient_checkpointing"
+    )
+    checkpointing = (
+        {ckpt: True, f"{ckpt}_kwargs": {"use_reentrant": False}} if gradient_checkpointing else {}
+    )
+    return TrainingArguments(
+        output_dir=str(out_dir),
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.grad_accum,
+        learning_rate=t.learning_rate,
+        lr_scheduler_type=t.lr_scheduler,
+        warmup_steps=t.warmup_ratio,  # a float < 1 is a fraction of the total steps
+        weight_decay=t.weight_decay,
+        max_grad_norm=t.max_grad_norm,
+        optim=t.optimizer,
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps if t.max_steps > 0 else -1,
+        seed=t.seed,
+        data_seed=t.seed,
+        bf16=precision.autocast == "bf16",
+        fp16=precision.autocast == "fp16",
+        use_cpu=use_cpu,
+        **checkpointing,
+        logging_steps=max(t.logging_steps, 1),
+        logging_first_step=True,  # so train/loss_first is the loss before any update
+        logging_nan_inf_filter=False,  # NonFiniteGuard must see NaN, not a smoothed value
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=t.eval_steps if evaluate else None,
+        save_strategy="steps" if t.save_steps > 0 else "no",
+        save_steps=t.save_steps if t.save_steps > 0 else 500,
+        save_total_limit=None,  # CheckpointMarker rotates, after marking complete
+        prediction_loss_only=True,
+        remove_unused_columns=False,  # our rows are already exactly the model inputs
+        label_names=["labels"],
+        dataloader_num_workers=t.dataloader_workers,
+        dataloader_pin_memory=_has_cuda() and not use_cpu,  # pinning is for host->GPU copies
+        report_to="none",  # our Monitor feeds the tracker; no second W&B run from the Trainer
+        disable_tqdm=True,  # TrainProgress replaces the tqdm bar
+    )
+
+
+def train(
+    loaded: LoadedModel,
+    train_rows: list[dict],
+    eval_rows: list[dict],
+    t: DictConfig,
+    checkpoint_dir: Path,
+    precision: Precision,
+    *,
+    resume_from: Path | None = None,
+    tracker: Any = None,
+    checkpoint_info: dict[str, Any] | None = None,
+    description: str = "train",
+    use_cpu: bool = False,
+) -> LoopResult:
+    """Train `loaded.model` in place on prepared rows; returns what was measured.
+
+    Raises NonFiniteLoss from the guard and lets other exceptions (OOM, ...) through;
+    the stage turns them into StageErrors with a fix.
+    """
+    tokenizer = loaded.tokenizer
+    pad_id = (
+        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    )
+    args = training_arguments(
+        t,
+        checkpoint_dir,
+        precision,
+        has_eval=bool(eval_rows),
+        gradient_checkpointing=t.gradient_checkpointing and not loaded.owns_gradient_checkpointing,
+        use_cpu=use_cpu,
+    )
+    progress = TrainProgress(description, enabled=t.progress)
+    monitor = Monitor(tracker=tracker, progress=progress)
+    callbacks: list[Any] = [
+        NonFiniteGuard(),
+        monitor,
+        CheckpointMarker(checkpoint_dir, t.save_total_limit, checkpoint_info or {}),
+    ]
+    stopper = None
+    if t.early_stopping.patience > 0 and eval_rows:
+        stopper = EarlyStopping(t.early_stopping.patience, t.early_stopping.min_delta)
+        callbacks.append(stopper)
+    trainer = DndTrainer(
+        model=loaded.model,
+        args=args,
+        train_dataset=RowDataset(train_rows),
+        eval_dataset=RowDataset(eval_rows) if eval_rows else None,
+        data_collator=Collator(pad_token_id=pad_id),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    # Our loss is already normalised over the accumulated batch (or scaled in compute_loss).
+    trainer.target_logits_only = bool(t.target_logits_only) and loaded.backend == "hf"
+    trainer.loss_is_scaled_for_ga = True if trainer.target_logits_only else None
+    for default in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(default)
+    try:
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    finally:
+        progress.stop()
+    train_seconds = max(monitor.train_seconds - trainer.eval_seconds, 0.0)
+    eval_loss = None
+    if eval_rows:
+        last = [r for r in monitor.history if "eval_loss" in r]
+        if last and last[-1]["step"] == trainer.state.global_step:
+            eval_loss = last[-1]["eval_loss"]  # the periodic eval just ran on this model
+        else:
+            eval_loss = float(trainer.evaluate()["eval_loss"])
+    return LoopResult(
+        steps=trainer.state.global_step,
+        seconds=train_seconds,
+        tokens=monitor.tokens_seen,
+        history=monitor.history,
+        eval_loss=eval_loss,
+        stopped_early_at=stopper.stopped_at if stopper else None,
+        resumed_from=str(resume_from) if resume_from else None,
+        padding_efficiency=monitor.tokens_seen / trainer.slots_seen if trainer.slots_seen else 0.0,
+    )

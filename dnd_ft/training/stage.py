@@ -1,0 +1,187 @@
+"""The `train` stage: data splits in, a PEFT adapter (and optionally a merged model) out.
+
+    python -m dnd_ft stages=[data,train] model=tiny_qwen3 debug=smoke
+    python -m dnd_ft ... hydra.run.dir=<old run dir>       # resumes (trainer.resume=auto)
+
+Reads run_dir/data/{train,val}.jsonl (from the data stage), writes:
+    run_dir/train/checkpoints/checkpoint-N/   periodic, keep-last-N, COMPLETE marker last
+    run_dir/train/loss_curve.png, history.json, summary.json
+    run_dir/adapter/                          PEFT adapter + tokenizer (lora / qlora)
+    run_dir/merged/                           with trainer.merge=true, or method=full
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from dnd_ft.errors import ConfigError, StageError
+from dnd_ft.pipeline.context import RunContext
+from dnd_ft.training import backends, checkpoints
+from dnd_ft.training.batching import Example, packed_rows, packing_efficiency, plain_rows
+from dnd_ft.training.checks import check_trainer
+from dnd_ft.training.precision import resolve
+from dnd_ft.utils.hardware import detect
+from dnd_ft.utils.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: RunContext) -> None:
+    cfg, t = ctx.cfg, ctx.cfg.trainer
+    problems = list(check_trainer(cfg))  # again here: the stage may be called directly
+    if problems:
+        raise ConfigError(problems)
+    hw = detect()
+    precision = resolve(t.precision, hw, t.method)
+    name, reason = backends.select(t, cfg.model)
+    log.info("train: backend %s (%s), method %s, precision %s on %s",
+             name, reason, t.method, precision.name, hw.accelerator)  # fmt: skip
+    data_dir = Path(ctx.artifacts.get("data_dir") or ctx.run_dir / "data")
+    if not (data_dir / "train.jsonl").is_file():  # fail before the (slow) model load
+        raise StageError(
+            f"train: no training data at {data_dir}/train.jsonl; run the data stage first "
+            "(stages=[data,train]) or rerun in the run folder that has it (hydra.run.dir=...)"
+        )
+    train_dir = ctx.stage_dir("train")
+    info = {"model": cfg.model.name, "method": t.method, "packing": bool(t.packing),
+            "max_length": int(t.max_length), "seed": int(t.seed)}  # fmt: skip
+    resume_from = checkpoints.resolve_resume(str(t.resume), train_dir / "checkpoints", info)
+
+    from dnd_ft.training import artifacts, loop
+    from dnd_ft.training.errors import loading_errors, training_errors
+
+    backend = backends.get(name)
+    with loading_errors(cfg):
+        loaded = backend.load(cfg.model, t, Path(cfg.paths.cache_dir), precision)
+    train_ex, stats = encode_split(data_dir, "train", loaded.tokenizer, int(t.max_length))
+    val_ex, _ = encode_split(data_dir, "val", loaded.tokenizer, int(t.max_length), required=False)
+    rows = packed_rows(train_ex, int(t.max_length)) if t.packing else plain_rows(train_ex)
+    log.info("train: %d examples (%d tokens) in %d rows%s; %d val examples", len(train_ex),
+             stats["tokens"], len(rows), " (packed)" if t.packing else "", len(val_ex))  # fmt: skip
+
+    with training_errors(cfg, hw.accelerator, precision.name, str(data_dir)):
+        result = loop.train(
+            loaded, rows, plain_rows(val_ex), t, train_dir / "checkpoints", precision,
+            resume_from=resume_from, tracker=ctx.tracker, checkpoint_info=info,
+            description=f"train {cfg.model.name}", use_cpu=hw.accelerator == "cpu",
+        )  # fmt: skip
+    metrics = _metrics(result, train_ex, rows, stats, int(t.max_length), t.packing)
+    metrics["train/peak_memory_mb"] = round(artifacts.peak_memory_mb(hw.accelerator), 1)
+
+    # The models: adapter (lora/qlora), merged copy when asked (always for a full fine-tune).
+    if loaded.method != "full":
+        ctx.artifacts["adapter_dir"] = artifacts.save_adapter(loaded, ctx.run_dir / "adapter")
+    if t.merge or loaded.method == "full":
+        with loading_errors(cfg):
+            ctx.artifacts["merged_dir"] = artifacts.save_merged(
+                backend, loaded, ctx.artifacts.get("adapter_dir"), ctx.run_dir / "merged",
+                cfg.model, Path(cfg.paths.cache_dir), precision,
+            )  # fmt: skip
+
+    # The record: metrics, history, loss curve, summary; the same to the tracker.
+    artifacts.write_history(result.history, train_dir / "history.json")
+    plot = artifacts.plot_loss(result.history, train_dir / "loss_curve.png",
+                               f"{cfg.run_name}: {cfg.model.name} {t.method}")  # fmt: skip
+    ctx.metrics.update(metrics)
+    summary = {**metrics, "backend": name, "backend_reason": reason, "precision": precision.name,
+               "device": hw.accelerator, "resumed_from": result.resumed_from,
+               "stopped_early_at": result.stopped_early_at}  # fmt: skip
+    atomic_write_text(train_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    if ctx.tracker is not None:
+        ctx.tracker.summary(metrics)
+        if plot is not None:
+            ctx.tracker.log_image("train/loss_curve", plot)
+    log.info("train: %d steps, loss %s -> %s, eval_loss %s, %.0f tokens/s", result.steps,
+             metrics.get("train/loss_first"), metrics.get("train/loss_last"),
+             metrics.get("train/eval_loss"), metrics["train/tokens_per_second"])  # fmt: skip
+
+
+def encode_split(
+    data_dir: Path, split: str, tokenizer: Any, max_length: int, required: bool = True
+) -> tuple[list[Example], dict[str, int]]:
+    """Tokenize one split; examples longer than max_length are cut, ones with no loss dropped."""
+    from dnd_ft.data.formats.base import Rendered
+    from dnd_ft.data.tokenize import encode
+
+    try:
+        from dnd_ft.data import load_split
+    except ImportError:  # the package re-export is optional; rows.py is where it lives
+        from dnd_ft.data.rows import load_split
+
+    path = data_dir / f"{split}.jsonl"
+    if not path.is_file():
+        if not required:
+            return [], {"tokens": 0, "truncated": 0, "dropped": 0}
+        raise StageError(
+            f"train: no {split} split at {path}; run the data stage first "
+            "(stages=[data,train]) or rerun in the run folder that has it (hydra.run.dir=...)"
+        )
+    examples, truncated, dropped, longest = [], 0, 0, 0
+    rows = load_split(data_dir, split)
+    for row in rows:
+        enc = encode(Rendered(text=row["text"], spans=[tuple(s) for s in row["spans"]]), tokenizer)
+        ids, labels = enc.input_ids, enc.labels
+        longest = max(longest, len(ids))
+        if len(ids) > max_length:
+            truncated += 1
+            ids, labels = ids[:max_length], labels[:max_length]
+        if all(label == -100 for label in labels[1:]):
+            dropped += 1  # nothing to learn: the loss spans were cut off (or absent)
+            continue
+        examples.append(Example(ids, labels))
+    if truncated or dropped:
+        log.warning(
+            "%s split: %d of %d examples cut to trainer.max_length=%d, %d dropped "
+            "without loss tokens",
+            split,
+            truncated,
+            len(rows),
+            max_length,
+            dropped,
+        )
+    if dropped * 2 > len(rows) or (required and not examples):
+        raise StageError(
+            f"train: {dropped} of {len(rows)} {split} examples have no loss tokens within "
+            f"trainer.max_length={max_length} (the longest has {longest} tokens); raise "
+            f"trainer.max_length (or model.max_seq_length) to at least {longest}, or check the "
+            "data stage report (run_dir/data/report.json)"
+        )
+    stats = {"tokens": sum(len(e) for e in examples), "truncated": truncated, "dropped": dropped}
+    return examples, stats
+
+
+def _metrics(
+    result: Any,
+    examples: list[Example],
+    rows: list[dict],
+    stats: dict[str, int],
+    max_length: int,
+    packing: bool,
+) -> dict[str, Any]:
+    from dnd_ft.training.artifacts import first_last
+
+    loss_first, loss_last = first_last(result.history, "loss")
+    metrics: dict[str, Any] = {
+        "train/loss_first": loss_first,
+        "train/loss_last": loss_last,
+        "train/eval_loss": result.eval_loss,
+        "train/steps": result.steps,
+        "train/seconds": round(result.seconds, 3),
+        "train/tokens": result.tokens,
+        "train/tokens_per_second": round(result.tokens_per_second, 1),
+        "train/examples": len(examples),
+        "train/rows": len(rows),
+        "train/truncated_examples": stats["truncated"],
+        "train/padding_efficiency": round(result.padding_efficiency, 4),
+    }
+    # Packed: how full the rows are (real tokens / rows x max_length); unpacked this is the
+    # same measured ratio as padding_efficiency, so the key is always comparable.
+    metrics["train/packing_efficiency"] = (
+        round(packing_efficiency(examples, rows, max_length), 4)
+        if packing
+        else metrics["train/padding_efficiency"]
+    )
+    return {k: v for k, v in metrics.items() if v is not None}

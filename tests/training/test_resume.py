@@ -1,0 +1,70 @@
+"""Kill a training run with SIGKILL after its first complete checkpoint; rerunning in the same
+run folder resumes and ends exactly where an uninterrupted run ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from dnd_ft.training import checkpoints
+
+from .train_helpers import SMOKE_ARGS, adapter_tensors, read_metrics, run_cli
+
+
+def _start(run_dir, cwd):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dnd_ft",
+            *SMOKE_ARGS,
+            "model=tiny_qwen3",
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the kill reaches every child
+    )
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(qwen_smoke_run, tmp_path):
+    import torch
+
+    run_dir = tmp_path / "run"
+    marker = run_dir / "train" / "checkpoints" / "checkpoint-4" / checkpoints.MARKER
+    proc = _start(run_dir, tmp_path)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert proc.poll() is None, "the run ended before its first checkpoint"
+            assert time.monotonic() < deadline, "no complete checkpoint within 240 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (run_dir / "adapter").exists()  # it really died mid-training
+
+    resumed = run_cli(*SMOKE_ARGS, "model=tiny_qwen3", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads((run_dir / "train" / "summary.json").read_text())
+    assert summary["resumed_from"].endswith("checkpoint-4")
+
+    ref, got = read_metrics(qwen_smoke_run), read_metrics(run_dir)
+    assert got["train/steps"] == ref["train/steps"] == 8
+    assert got["train/loss_first"] == pytest.approx(ref["train/loss_first"], rel=1e-6)
+    assert got["train/loss_last"] == pytest.approx(ref["train/loss_last"], rel=1e-5)
+    assert got["train/eval_loss"] == pytest.approx(ref["train/eval_loss"], rel=1e-5)
+    a, b = adapter_tensors(qwen_smoke_run / "adapter"), adapter_tensors(run_dir / "adapter")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
