@@ -19,8 +19,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 demo: setup
-	$(BIN)/python -m dnd_ft -m model=tiny_qwen3,tiny_gemma3 hydra.sweep.dir=outputs/demo
-	$(BIN)/python -m dnd_ft.report outputs/demo
+	@dir=outputs/demo/$$(date +%Y-%m-%d_%H-%M-%S); \
+	$(BIN)/python -m dnd_ft -m experiment=demo hydra.sweep.dir=$$dir && \
+	$(BIN)/python -m dnd_ft.report $$dir
 
 test: setup
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q

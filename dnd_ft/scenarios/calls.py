@@ -27,6 +27,7 @@ _JSON_HINT = 'expected {"name": "TOOL", "arguments": {...}} or a list of them'
 _SHORTHAND_HINT = 'expected one call per line, like roll_dice(notation="1d20", reason="attack")'
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")  # whitespace as JSON defines it
 _DECODER = json.JSONDecoder()
+_CALL_KEYS = frozenset({"name", "arguments"})
 _SCALARS = frozenset({str, int, float, bool, type(None)})  # JSON's scalar types
 
 
@@ -95,9 +96,9 @@ def _json_call(item: Any, line: int, add: AddProblem) -> ToolCall | None:
     if not isinstance(item, dict):
         add(line, f"tool call must be a JSON object, got {type(item).__name__}; {_JSON_HINT}")
         return None
-    extra = sorted(set(item) - {"name", "arguments"})
-    if extra:
-        add(line, f"unknown key(s) {', '.join(map(repr, extra))} in tool call; {_JSON_HINT}")
+    if extra := item.keys() - _CALL_KEYS:
+        names = ", ".join(map(repr, sorted(extra)))
+        add(line, f"unknown key(s) {names} in tool call; {_JSON_HINT}")
     name = item.get("name")
     if not isinstance(name, str) or not name:
         add(line, f'tool call needs a string "name"; {_JSON_HINT}')

@@ -29,6 +29,7 @@ _CONVERSATION_RE = re.compile(r"Conversation(?:\s*:\s*(?P<title>.*))?")
 _PLAYER_RE = re.compile(r"Player(?:\s*\((?P<name>[^()]*)\))?")
 _TOOL_RE = re.compile(r"Tool\s*:\s*(?P<name>.*)")
 _TOOL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_SLUG_GAP_RE = re.compile(r"[^a-z0-9]+")
 _TURN_HINT = "expected '### Player', '### Player (Name)', '### DM' or '### Tool: NAME'"
 _SECTION_HINT = "expected '## System' or '## Conversation: Title'"
 # tool results are stored as compact JSON; one shared encoder, as json.dumps with options
@@ -212,11 +213,7 @@ class _FileParser:
                 "no '## Conversation' section; add at least one with '### Player' and '### DM' "
                 "turns",
             )
-        flows = [
-            Flow(flow.title, tuple(turns), flow.line)
-            for flow, turns in zip(self.flows, self.turns, strict=True)
-        ]
-        return self.system, _with_slugs(flows, self.add)
+        return self.system, _finish_flows(self.flows, self.turns, self.add)
 
     def _section(self, head: Heading, index: int, headings: tuple[Heading, ...], end: int) -> None:
         """Start the ``##`` section ``head``; ``end`` is the line of the next heading."""
@@ -250,7 +247,7 @@ class _FileParser:
     def _turn(self, head: Heading, end: int) -> Turn | None:
         start, line = head.line + 1, self.at(head.line)
         fences = self._fences_in(start, end)
-        calls_fences = [f for f in fences if f.info == "tool_call"]
+        calls_fences = [f for f in fences if f.info == "tool_call"] if fences else []
         if head.text == "DM":
             calls: list[ToolCall] = []
             known_problems = len(self.problems)
@@ -326,11 +323,14 @@ class _FileParser:
         return next((i for i in range(start, end) if self.stripped[i]), None)
 
 
-def _with_slugs(flows: list[Flow], add: frontmatter.AddProblem) -> list[Flow]:
+def _finish_flows(
+    heads: list[Flow], turns: list[list[Turn]], add: frontmatter.AddProblem
+) -> list[Flow]:
+    """The flows with their turns and unique slugs; ``heads`` hold each title and line."""
     seen: dict[str, int] = {}
     out = []
-    for number, flow in enumerate(flows, start=1):
-        slug = re.sub(r"[^a-z0-9]+", "-", flow.title.lower()).strip("-") or str(number)
+    for number, (flow, flow_turns) in enumerate(zip(heads, turns, strict=True), start=1):
+        slug = _SLUG_GAP_RE.sub("-", flow.title.lower()).strip("-") or str(number)
         if slug in seen:
             add(
                 flow.line,
@@ -338,7 +338,7 @@ def _with_slugs(flows: list[Flow], add: frontmatter.AddProblem) -> list[Flow]:
                 f"{slug!r} as the conversation on line {seen[slug]}; give it another title",
             )
         seen.setdefault(slug, flow.line)
-        out.append(Flow(flow.title, flow.turns, flow.line, slug))
+        out.append(Flow(flow.title, tuple(flow_turns), flow.line, slug))
     return out
 
 

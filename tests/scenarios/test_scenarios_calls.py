@@ -27,6 +27,25 @@ def test_json_list_is_parallel_calls() -> None:
     assert [(c.name, c.arguments) for c in calls] == [("a", {}), ("b", {"x": [1, 2]})]
 
 
+def test_json_calls_get_the_line_of_their_object() -> None:
+    body = (
+        "[\n"
+        '  {"name": "a", "arguments": {}},\n'
+        '  {"name": "b",\n'
+        '   "arguments": {"x": "[, \\" {"}},\n'  # brackets and quotes in a string
+        "  3\n"
+        "]"
+    )
+    calls, problems = _parse(body)
+    assert [(c.name, c.line) for c in calls] == [("a", 11), ("b", 12)]
+    assert problems == [
+        (14, 'tool call must be a JSON object, got int; expected {"name": "TOOL", '
+             '"arguments": {...}} or a list of them')
+    ]  # fmt: skip
+    calls, problems = _parse('\n\n  {"name": "a", "arguments": {}}')
+    assert (problems, [c.line for c in calls]) == ([], [12])
+
+
 def test_shorthand_lines_literals_and_comments() -> None:
     body = (
         "roll_dice(notation=\"1d20+5\", reason='attack')\n"

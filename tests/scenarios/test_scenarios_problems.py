@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,34 @@ def test_folder_and_file_given_twice_parse_once(fixtures: Path, registry: ToolRe
     result = load_corpus([good, good / "goblin_ambush.md"], registry)
     assert result.ok
     assert len(result.scenarios) == 2
+
+
+def test_symlinked_file_parses_once(fixtures: Path, registry: ToolRegistry, tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_bytes((fixtures / "good" / "goblin_ambush.md").read_bytes())
+    (tmp_path / "link.md").symlink_to(tmp_path / "a.md")
+    result = load_corpus([tmp_path, tmp_path / "link.md"], registry)
+    assert result.ok
+    assert [s.path for s in result.scenarios] == [tmp_path / "a.md"]
+
+
+def test_parsing_leaves_no_cyclic_garbage(fixtures: Path, registry: ToolRegistry) -> None:
+    """What lets load_corpus pause the garbage collector: there is nothing for it to find."""
+    gc.collect()
+    load_corpus([fixtures], registry)  # every fixture, bad ones included
+    assert gc.collect() == 0
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_load_corpus_leaves_the_garbage_collector_as_it_was(
+    fixtures: Path, registry: ToolRegistry, enabled: bool
+) -> None:
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        load_corpus([fixtures / "good"], registry)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 def test_folder_without_scenarios_is_a_problem(tmp_path: Path, registry: ToolRegistry) -> None:
