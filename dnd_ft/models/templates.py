@@ -40,16 +40,23 @@ _USER_TEXT = r"""
 {%- endmacro -%}
 """
 
-_HERMES = (
-    _USER_TEXT
-    + r"""
-{%- set think = @@THINK@@ -%}
-{%- set header = '<|im_start|>assistant\n' + @@THINK_EMPTY@@ -%}
+# Shared: the leading system message's text (or none) and the messages after it.
+_SPLIT_SYSTEM = r"""
 {%- if messages and messages[0].role == 'system' -%}
   {%- set system = messages[0].content -%}{%- set loop_messages = messages[1:] -%}
 {%- else -%}
   {%- set system = none -%}{%- set loop_messages = messages -%}
 {%- endif -%}
+"""
+
+_HERMES = (
+    _USER_TEXT
+    + r"""
+{%- set think = @@THINK@@ -%}
+{%- set header = '<|im_start|>assistant\n' + @@THINK_EMPTY@@ -%}
+"""
+    + _SPLIT_SYSTEM
+    + r"""
 {%- if tools -%}
   {{- '<|im_start|>system\n' -}}
   {%- if system is not none -%}{{- system + '\n\n' -}}{%- endif -%}
@@ -148,11 +155,9 @@ _FUNCTIONGEMMA = (
     + _FG_MACROS
     + r"""
 {{- bos_token -}}
-{%- if messages and messages[0].role == 'system' -%}
-  {%- set system = messages[0].content -%}{%- set loop_messages = messages[1:] -%}
-{%- else -%}
-  {%- set system = none -%}{%- set loop_messages = messages -%}
-{%- endif -%}
+"""
+    + _SPLIT_SYSTEM
+    + r"""
 {%- if tools or system is not none -%}
   {%- set developer = (system or '') | trim -%}
   {%- if tools -%}{%- set developer = (developer + '\n\n' + @@TRIGGER@@) if developer else @@TRIGGER@@ -%}{%- endif -%}
@@ -224,11 +229,9 @@ _GEMMA3 = (
   {%- endif -%}
 {%- endmacro -%}
 {{- bos_token -}}
-{%- if messages and messages[0].role == 'system' -%}
-  {%- set system = messages[0].content -%}{%- set loop_messages = messages[1:] -%}
-{%- else -%}
-  {%- set system = none -%}{%- set loop_messages = messages -%}
-{%- endif -%}
+"""
+    + _SPLIT_SYSTEM
+    + r"""
 {%- set tools_text = namespace(value='') -%}
 {%- if tools -%}
   {%- for tool in tools -%}

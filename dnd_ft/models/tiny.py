@@ -143,24 +143,31 @@ def _stop_ids(tok, family: str) -> list[int]:
     return [tok.convert_tokens_to_ids(n) for n in names]
 
 
+def _shared_config(arch, tok) -> dict[str, Any]:
+    """The config fields both tiny families take from `arch` and the tokenizer."""
+    return {
+        "vocab_size": len(tok),  # exact: no unreachable rows for a random model to sample
+        "hidden_size": arch.hidden_size,
+        "intermediate_size": arch.intermediate_size,
+        "num_hidden_layers": arch.num_hidden_layers,
+        "num_attention_heads": arch.num_attention_heads,
+        "num_key_value_heads": arch.num_key_value_heads,
+        "head_dim": arch.head_dim,
+        "max_position_embeddings": arch.max_position_embeddings,
+        "tie_word_embeddings": arch.tie_word_embeddings,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
+    }
+
+
 def _qwen3_config(arch, tok):
     from transformers import Qwen3Config
 
     return Qwen3Config(
-        vocab_size=len(tok),  # exact: no unreachable rows for a random model to sample
-        hidden_size=arch.hidden_size,
-        intermediate_size=arch.intermediate_size,
-        num_hidden_layers=arch.num_hidden_layers,
-        num_attention_heads=arch.num_attention_heads,
-        num_key_value_heads=arch.num_key_value_heads,
-        head_dim=arch.head_dim,
-        max_position_embeddings=arch.max_position_embeddings,
-        tie_word_embeddings=arch.tie_word_embeddings,
+        **_shared_config(arch, tok),
         rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},  # as Qwen3
         # Qwen3 sets BOS to <|endoftext|> in config.json although its tokenizer adds none.
         bos_token_id=tok.pad_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
     )
 
 
@@ -168,20 +175,10 @@ def _gemma3_config(arch, tok):
     from transformers import Gemma3TextConfig
 
     return Gemma3TextConfig(
-        vocab_size=len(tok),
-        hidden_size=arch.hidden_size,
-        intermediate_size=arch.intermediate_size,
-        num_hidden_layers=arch.num_hidden_layers,
-        num_attention_heads=arch.num_attention_heads,
-        num_key_value_heads=arch.num_key_value_heads,
-        head_dim=arch.head_dim,
+        **_shared_config(arch, tok),
         # Without this transformers scales queries by 1/sqrt(256) and llama.cpp by
         # 1/sqrt(head_dim): their logits then differ by up to 3 (measured, see NOTES).
         query_pre_attn_scalar=arch.head_dim,
         sliding_window=arch.sliding_window,
-        max_position_embeddings=arch.max_position_embeddings,
-        tie_word_embeddings=arch.tie_word_embeddings,
         bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
     )

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from dnd_ft.scenarios.corpus import load_corpus
 from dnd_ft.scenarios.frontmatter import DEFAULT_CATEGORIES
 from dnd_ft.scenarios.model import ParseResult
-from dnd_ft.scenarios.records import iter_records, to_jsonl_line
+from dnd_ft.scenarios.records import iter_records
 from dnd_ft.scenarios.stats import compute_stats, format_stats
 from dnd_ft.tools.errors import RegistryError
 from dnd_ft.tools.registry import ToolRegistry
+from dnd_ft.utils.io import atomic_write_jsonl
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,36 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _report(result, quiet_ok=True):
             sys.stderr.write(f"export refused: fix the problems above; {args.out} not written\n")
             return 1
-        rows = (to_jsonl_line(r) for r in iter_records(result.scenarios, registry))
-        count = write_jsonl(args.out, rows)
+        count = atomic_write_jsonl(args.out, iter_records(result.scenarios, registry))
         sys.stderr.write(f"wrote {count} records from {len(result.scenarios)} scenarios "
                          f"to {args.out}\n")  # fmt: skip
         return 0
     sys.stdout.write(format_stats(compute_stats(result.scenarios)))
     return _report(result, quiet_ok=True)
-
-
-def write_jsonl(path: Path, lines: Iterable[str]) -> int:
-    """Write ``lines`` (an iterable of str) to ``path`` atomically; return the line count.
-
-    The rows go to a temp file in the same folder, then ``os.replace`` swaps it in, so a
-    crash never leaves a half-written dataset.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            for line in lines:
-                out.write(line + "\n")
-                count += 1
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
 
 
 def _report(result: ParseResult, quiet_ok: bool = False) -> int:

@@ -16,7 +16,6 @@ across rows, so it may serialise them to JSON strings).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -49,11 +48,6 @@ def iter_records(scenarios: Iterable[Scenario], registry: ToolRegistry) -> Itera
     """Records of all ``scenarios`` in order."""
     for scenario in scenarios:
         yield from to_records(scenario, registry)
-
-
-def to_jsonl_line(record: dict[str, Any]) -> str:
-    """One JSON Lines row (UTF-8 kept readable, no trailing newline)."""
-    return json.dumps(record, ensure_ascii=False)
 
 
 def _message(turn: Turn) -> dict[str, Any]:

@@ -60,6 +60,7 @@ def test_hardware_checks_only_apply_when_training(compose_cfg):
 
 def test_value_problems(compose_cfg):
     cfg = compose_cfg(
+        "trainer=cpu",  # a LoRA preset: the lora.r check applies to LoRA runs only
         "trainer.learning_rate=0",
         "trainer.lora.r=0",
         "trainer.warmup_ratio=1.5",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DEFAULT_CATEGORIES = [
-    "combat", "exploration", "social", "rules", "puzzle", "trap", "travel", "shopping", "downtime",
-]  # fmt: skip
+from dnd_ft.scenarios.frontmatter import DEFAULT_CATEGORIES
+
 SPLITS = ("train", "val", "test")
 
 

@@ -8,8 +8,9 @@ prompts, and parses generated assistant text back into content and tool calls.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,40 @@ class TextBuilder:
 
     def build(self) -> Rendered:
         return Rendered(self.text, list(self.spans))
+
+
+def tojson(value: Any) -> str:
+    """JSON as Hugging Face's ``tojson`` template filter writes it."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def parse_call_blocks(
+    text: str,
+    block: re.Pattern[str],
+    parse_call: Callable[[str], dict[str, Any] | None],
+    *,
+    per_line: bool = False,
+) -> ParsedTurn:
+    """Content and calls of ``text``, whose calls sit in the matches of ``block``.
+
+    ``parse_call`` reads group 1 of a match (or, with ``per_line``, each non-blank line of
+    it) into ``{"name", "arguments"}``, or None; then the raw text (the whole match, or the
+    line) goes to ``malformed``. The content is ``text`` without the blocks, stripped.
+    """
+    calls: list[dict[str, Any]] = []
+    malformed: list[str] = []
+    for match in block.finditer(text):
+        if per_line:
+            pieces = [(line, line) for line in match.group(1).splitlines() if line.strip()]
+        else:
+            pieces = [(match.group(1), match.group(0))]
+        for body, raw in pieces:
+            call = parse_call(body)
+            if call is None:
+                malformed.append(raw)
+            else:
+                calls.append(call)
+    return ParsedTurn(content=block.sub("", text).strip(), tool_calls=calls, malformed=malformed)
 
 
 def text_of(message: Message) -> str:

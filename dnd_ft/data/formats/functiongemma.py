@@ -41,6 +41,7 @@ from dnd_ft.data.formats.base import (
     Rendered,
     TextBuilder,
     next_role,
+    parse_call_blocks,
     split_system,
     text_of,
     tool_calls_of,
@@ -170,15 +171,4 @@ class FunctionGemmaFormat(ChatFormat):
         return text + f"{SOT}model\n"
 
     def parse_assistant(self, text: str) -> ParsedTurn:
-        text = self.cut_at_stop(text)
-        calls: list[dict[str, Any]] = []
-        malformed: list[str] = []
-        for match in _CALL.finditer(text):
-            call = parse_call(match.group(1))
-            if call is None:
-                malformed.append(match.group(0))
-            else:
-                calls.append(call)
-        return ParsedTurn(
-            content=_CALL.sub("", text).strip(), tool_calls=calls, malformed=malformed
-        )
+        return parse_call_blocks(self.cut_at_stop(text), _CALL, parse_call)

@@ -30,9 +30,11 @@ from dnd_ft.data.formats.base import (
     Rendered,
     TextBuilder,
     next_role,
+    parse_call_blocks,
     prev_role,
     split_system,
     text_of,
+    tojson,
     tool_calls_of,
 )
 from dnd_ft.data.formats.tokens import GEMMA
@@ -133,29 +135,13 @@ class Gemma3Format(ChatFormat):
         return self.render(messages, tools).text + f"{SOT}model\n"
 
     def parse_assistant(self, text: str) -> ParsedTurn:
-        text = self.cut_at_stop(text)
-        calls: list[dict[str, Any]] = []
-        malformed: list[str] = []
-        for match in _CODE.finditer(text):
-            for line in match.group(1).splitlines():
-                if not line.strip():
-                    continue
-                call = parse_call(line)
-                if call is None:
-                    malformed.append(line)
-                else:
-                    calls.append(call)
-        return ParsedTurn(
-            content=_CODE.sub("", text).strip(), tool_calls=calls, malformed=malformed
-        )
+        return parse_call_blocks(self.cut_at_stop(text), _CODE, parse_call, per_line=True)
 
     @staticmethod
     def _tools_text(tools: Sequence[Mapping] | None) -> str:
         if not tools:
             return ""
-        return TOOLS_PREAMBLE.format(
-            tools="\n".join(json.dumps(dict(t), ensure_ascii=False) for t in tools)
-        )
+        return TOOLS_PREAMBLE.format(tools="\n".join(tojson(dict(t)) for t in tools))
 
     @staticmethod
     def _assistant_body(message: Message) -> str:

@@ -18,7 +18,6 @@ Cactus builds for Qwen3 with thinking off). Qwen2.5 and SmolLM2 have no think bl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from dnd_ft.data.formats.base import (
     prev_role,
     split_system,
     text_of,
+    tojson,
     tool_calls_of,
 )
 from dnd_ft.data.formats.jsoncalls import parse_hermes
@@ -48,11 +48,6 @@ TOOLS_FOOTER = (
     "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
     '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
 )
-
-
-def tojson(value: Any) -> str:
-    """JSON as Hugging Face's ``tojson`` template filter writes it."""
-    return json.dumps(value, ensure_ascii=False)
 
 
 def format_call(name: str, arguments: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from dnd_ft.data.formats.base import ParsedTurn
+from dnd_ft.data.formats.base import ParsedTurn, parse_call_blocks
 from dnd_ft.data.formats.tokens import HERMES
 
 _START, _END = HERMES["tool_call_start"], HERMES["tool_call_end"]
@@ -39,21 +39,14 @@ def parse_hermes(text: str) -> ParsedTurn:
     A block whose JSON does not decode to a call, or that is never closed and does not
     decode, goes to ``malformed`` as its raw text. ``<think>`` blocks are dropped.
     """
-    text = _THINK.sub("", text)
-    calls: list[dict[str, Any]] = []
-    malformed: list[str] = []
-    for match in _BLOCK.finditer(text):
-        body = match.group(1).strip()
-        try:
-            call = call_from_json(json.loads(body))
-        except json.JSONDecodeError:
-            call = None
-        if call is None:
-            malformed.append(match.group(0))
-        else:
-            calls.append(call)
-    content = _BLOCK.sub("", text).strip()
-    return ParsedTurn(content=content, tool_calls=calls, malformed=malformed)
+    return parse_call_blocks(_THINK.sub("", text), _BLOCK, _json_call)
+
+
+def _json_call(body: str) -> dict[str, Any] | None:
+    try:
+        return call_from_json(json.loads(body.strip()))
+    except json.JSONDecodeError:
+        return None
 
 
 def parse_json_objects(text: str) -> ParsedTurn:

@@ -49,16 +49,20 @@ class Backend(Protocol):
         ...
 
 
+def lora_kwargs(trainer_cfg: DictConfig) -> dict[str, Any]:
+    """The adapter settings of `trainer_cfg.lora`, named as PEFT and Unsloth both take them."""
+    lora = trainer_cfg.lora
+    return {
+        "r": lora.r,
+        "lora_alpha": lora.alpha,
+        "lora_dropout": lora.dropout,
+        "target_modules": list(lora.target_modules),
+        "bias": "none",
+    }
+
+
 def peft_lora_config(trainer_cfg: DictConfig) -> Any:
     """The peft.LoraConfig the config asks for (shared by the backends that use PEFT)."""
     from peft import LoraConfig, TaskType
 
-    lora = trainer_cfg.lora
-    return LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=list(lora.target_modules),
-        bias="none",
-        task_type=TaskType.CAUSAL_LM,
-    )
+    return LoraConfig(**lora_kwargs(trainer_cfg), task_type=TaskType.CAUSAL_LM)

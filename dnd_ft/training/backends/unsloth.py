@@ -21,7 +21,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from dnd_ft.training.backends.base import LoadedModel
+from dnd_ft.training.backends.base import LoadedModel, lora_kwargs
 from dnd_ft.training.precision import Precision
 
 log = logging.getLogger(__name__)
@@ -52,14 +52,9 @@ class UnslothBackend:
             use_gradient_checkpointing=checkpointing,
         )
         if trainer_cfg.method in ("lora", "qlora"):
-            lora = trainer_cfg.lora
             model = FastLanguageModel.get_peft_model(
                 model,
-                r=lora.r,
-                target_modules=list(lora.target_modules),
-                lora_alpha=lora.alpha,
-                lora_dropout=lora.dropout,
-                bias="none",
+                **lora_kwargs(trainer_cfg),
                 use_gradient_checkpointing=checkpointing,
                 random_state=trainer_cfg.seed,
             )
