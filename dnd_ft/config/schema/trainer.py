@@ -34,6 +34,10 @@ class LoraConfig:
             "down_proj",
         ]
     )
+    # Also train the embedding rows of the chat format's control tokens (PEFT's
+    # trainable_token_indices): a model that had them added at load time (SmolLM2 has no
+    # <tool_call> token) cannot learn to emit them with LoRA on the projections alone.
+    train_control_tokens: bool = True
 
 
 @dataclass

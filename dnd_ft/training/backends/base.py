@@ -61,8 +61,19 @@ def lora_kwargs(trainer_cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-def peft_lora_config(trainer_cfg: DictConfig) -> Any:
-    """The peft.LoraConfig the config asks for (shared by the backends that use PEFT)."""
+def peft_lora_config(trainer_cfg: DictConfig, token_ids: list[int] | None = None) -> Any:
+    """The peft.LoraConfig the config asks for (shared by the backends that use PEFT).
+
+    token_ids: embedding rows to train alongside the adapter (`trainer.lora.train_control_tokens`).
+    """
     from peft import LoraConfig, TaskType
 
-    return LoraConfig(**lora_kwargs(trainer_cfg), task_type=TaskType.CAUSAL_LM)
+    extra = {"trainable_token_indices": token_ids} if token_ids else {}
+    return LoraConfig(**lora_kwargs(trainer_cfg), task_type=TaskType.CAUSAL_LM, **extra)
+
+
+def control_token_ids(tokenizer: Any, chat_format: str) -> list[int]:
+    """Ids of the chat format's control tokens (each a single token: dnd_ft.models checks)."""
+    from dnd_ft.models.loading import control_strings
+
+    return sorted(set(tokenizer.convert_tokens_to_ids(control_strings(chat_format))))

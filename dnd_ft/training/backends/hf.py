@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from dnd_ft.training.backends.base import LoadedModel, peft_lora_config
+from dnd_ft.training.backends.base import LoadedModel, control_token_ids, peft_lora_config
 from dnd_ft.training.precision import Precision
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,10 @@ class HFBackend:
             from peft import get_peft_model
 
             set_seed(trainer_cfg.seed)  # LoRA A matrices are drawn at random
-            model = get_peft_model(model, peft_lora_config(trainer_cfg))
+            tokens = None
+            if trainer_cfg.lora.train_control_tokens:
+                tokens = control_token_ids(tokenizer, model_cfg.chat_format)
+            model = get_peft_model(model, peft_lora_config(trainer_cfg, tokens))
         _log_trainable(model)
         return LoadedModel(
             model=model,
