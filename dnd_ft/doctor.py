@@ -70,8 +70,13 @@ def check_packages() -> list[Finding]:
         if version is None:
             found.append(Finding("fail", f"{name} is not installed", "pip install -e '.[cpu,dev]'"))
         elif not _at_least(version, minimum):
-            found.append(Finding("fail", f"{name} {version} is older than {minimum}",
-                                 f"pip install -U '{name}>={minimum}'"))
+            found.append(
+                Finding(
+                    "fail",
+                    f"{name} {version} is older than {minimum}",
+                    f"pip install -U '{name}>={minimum}'",
+                )
+            )
         else:
             found.append(Finding("ok", f"{name} {version}"))
     return found
@@ -82,23 +87,43 @@ def check_hardware(cfg: DictConfig, hw: Hardware) -> list[Finding]:
     found = [Finding("ok", f"accelerator: {hw.accelerator} ({hw.device_name})")]
     unsloth = importlib.util.find_spec("unsloth") is not None
     if t.backend == "unsloth" and hw.accelerator != "cuda":
-        found.append(Finding("fail", f"trainer.backend=unsloth needs an NVIDIA GPU; this machine has {hw.accelerator}",
-                             "use trainer.backend=hf (or trainer=cpu)"))
+        found.append(
+            Finding(
+                "fail",
+                f"trainer.backend=unsloth needs an NVIDIA GPU; this machine has {hw.accelerator}",
+                "use trainer.backend=hf (or trainer=cpu)",
+            )
+        )
     if t.backend == "unsloth" and not unsloth:
-        found.append(Finding("fail", "trainer.backend=unsloth but unsloth is not installed",
-                             "pip install -e '.[cuda]' on a CUDA machine"))
+        found.append(
+            Finding(
+                "fail",
+                "trainer.backend=unsloth but unsloth is not installed",
+                "pip install -e '.[cuda]' on a CUDA machine",
+            )
+        )
     if t.backend == "auto":
         chosen = "unsloth" if hw.accelerator == "cuda" and unsloth else "hf"
         found.append(Finding("ok", f"trainer.backend=auto will use {chosen}"))
     if t.method == "qlora" and hw.accelerator != "cuda":
-        found.append(Finding("fail", "trainer.method=qlora (4-bit) needs CUDA",
-                             "use trainer=lora or trainer=cpu"))
+        found.append(
+            Finding(
+                "fail", "trainer.method=qlora (4-bit) needs CUDA", "use trainer=lora or trainer=cpu"
+            )
+        )
     if t.method == "qlora" and hw.accelerator == "cuda" and _version("bitsandbytes") is None:
-        found.append(Finding("fail", "trainer.method=qlora needs bitsandbytes", "pip install -e '.[cuda]'"))
+        found.append(
+            Finding("fail", "trainer.method=qlora needs bitsandbytes", "pip install -e '.[cuda]'")
+        )
     precision = t.get("precision", "auto")
     if precision == "bf16" and not hw.bf16:
-        found.append(Finding("fail", f"trainer.precision=bf16 is not supported on {hw.accelerator}",
-                             "use trainer.precision=auto (fp32 on CPU)"))
+        found.append(
+            Finding(
+                "fail",
+                f"trainer.precision=bf16 is not supported on {hw.accelerator}",
+                "use trainer.precision=auto (fp32 on CPU)",
+            )
+        )
     return found
 
 
@@ -111,12 +136,28 @@ def check_model(cfg: DictConfig) -> list[Finding]:
         if isinstance(cached, str):
             return [Finding("ok", f"model {m.hub_id} is in the local Hugging Face cache")]
         if os.environ.get("HF_HUB_OFFLINE") == "1":
-            return [Finding("fail", f"model {m.hub_id} is not cached and HF_HUB_OFFLINE=1",
-                            f"huggingface-cli download {m.hub_id} on a connected machine, or model=tiny_qwen3")]
-        return [Finding("warn", f"model {m.hub_id} is not cached; it will be downloaded on first use",
-                        "needs network access to the Hugging Face hub")]
+            return [
+                Finding(
+                    "fail",
+                    f"model {m.hub_id} is not cached and HF_HUB_OFFLINE=1",
+                    f"huggingface-cli download {m.hub_id} on a connected machine, or model=tiny_qwen3",
+                )
+            ]
+        return [
+            Finding(
+                "warn",
+                f"model {m.hub_id} is not cached; it will be downloaded on first use",
+                "needs network access to the Hugging Face hub",
+            )
+        ]
     if m.source == "local" and not Path(m.local_path or "").is_dir():
-        return [Finding("fail", f"model.local_path {m.local_path} is not a folder", "point it at a model folder")]
+        return [
+            Finding(
+                "fail",
+                f"model.local_path {m.local_path} is not a folder",
+                "point it at a model folder",
+            )
+        ]
     return [Finding("ok", f"model {m.name} ({m.source}) is available offline")]
 
 
@@ -126,8 +167,16 @@ def check_tracking(cfg: DictConfig) -> list[Finding]:
     if _version("wandb") is None:
         return [Finding("fail", "tracking=wandb but wandb is not installed", "pip install wandb")]
     mode = os.environ.get("WANDB_MODE", cfg.tracking.mode)
-    if mode == "online" and not (os.environ.get("WANDB_API_KEY") or (Path.home() / ".netrc").exists()):
-        return [Finding("fail", "W&B online mode but not logged in", "run `wandb login`, or WANDB_MODE=offline")]
+    if mode == "online" and not (
+        os.environ.get("WANDB_API_KEY") or (Path.home() / ".netrc").exists()
+    ):
+        return [
+            Finding(
+                "fail",
+                "W&B online mode but not logged in",
+                "run `wandb login`, or WANDB_MODE=offline",
+            )
+        ]
     return [Finding("ok", f"tracking: wandb ({mode})")]
 
 
@@ -142,7 +191,9 @@ def diagnose(cfg: DictConfig, hw: Hardware | None = None) -> list[Finding]:
         found.append(Finding("ok", "config is valid"))
     except ConfigError as exc:
         found += [Finding("fail", p) for p in exc.problems]
-    return found + check_packages() + check_hardware(cfg, hw) + check_model(cfg) + check_tracking(cfg)
+    return (
+        found + check_packages() + check_hardware(cfg, hw) + check_model(cfg) + check_tracking(cfg)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,8 @@ def test_uncached_hub_model_offline_fails(compose_cfg, monkeypatch):
 
 def test_exit_code_follows_findings():
     ok = subprocess.run([sys.executable, "-m", "dnd_ft.doctor"], capture_output=True, text=True)
-    bad = subprocess.run([sys.executable, "-m", "dnd_ft.doctor", "trainer=qlora"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "dnd_ft.doctor", "trainer=qlora"], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stdout
     assert bad.returncode == 1 and "qlora" in bad.stdout

@@ -46,16 +46,20 @@ def check_model(cfg: DictConfig) -> Iterable[str]:
     if m.source == "tiny" and m.tiny.hidden_size % m.tiny.num_attention_heads:
         yield "model.tiny.hidden_size: must be a multiple of model.tiny.num_attention_heads"
     if m.source == "tiny" and m.max_seq_length > m.tiny.max_position_embeddings:
-        yield (f"model.max_seq_length: {m.max_seq_length} exceeds model.tiny.max_position_embeddings "
-               f"({m.tiny.max_position_embeddings}); raise the latter or lower the former")
+        yield (
+            f"model.max_seq_length: {m.max_seq_length} exceeds model.tiny.max_position_embeddings "
+            f"({m.tiny.max_position_embeddings}); raise the latter or lower the former"
+        )
 
 
 def check_data(cfg: DictConfig) -> Iterable[str]:
     s = cfg.data.split
     fractions = (s.train, s.val, s.test)
     if any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
-        yield (f"data.split: train+val+test must be non-negative and sum to 1, got "
-               f"{s.train}+{s.val}+{s.test}={sum(fractions):g}")
+        yield (
+            f"data.split: train+val+test must be non-negative and sum to 1, got "
+            f"{s.train}+{s.val}+{s.test}={sum(fractions):g}"
+        )
     if not cfg.data.categories:
         yield "data.categories: list at least one scenario category"
     yield from _one_of("data.unicode_form", cfg.data.unicode_form, ("NFC", "NFKC", "NFD", "NFKD"))

@@ -17,8 +17,21 @@ from dnd_ft.utils.hardware import detect
 from dnd_ft.utils.io import atomic_write_text
 
 PACKAGES = (
-    "dnd-ft", "torch", "transformers", "trl", "peft", "datasets", "accelerate", "tokenizers",
-    "hydra-core", "omegaconf", "wandb", "unsloth", "bitsandbytes", "llama-cpp-python", "gguf",
+    "dnd-ft",
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "datasets",
+    "accelerate",
+    "tokenizers",
+    "hydra-core",
+    "omegaconf",
+    "wandb",
+    "unsloth",
+    "bitsandbytes",
+    "llama-cpp-python",
+    "gguf",
 )
 
 
@@ -35,7 +48,9 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]
 def git_state(root: Path) -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+            out = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return out.stdout.strip() if out.returncode == 0 else None

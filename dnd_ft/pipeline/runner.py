@@ -55,8 +55,9 @@ def run_pipeline(cfg: DictConfig) -> Metrics:
             log.info("stage %s: done in %.1fs", name, seconds)
         status = {"status": "ok", "stage": None}
     except BaseException as exc:
-        status.update(status="failed", error=f"{type(exc).__name__}: {exc}",
-                      traceback=traceback.format_exc())
+        status.update(
+            status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
+        )
         raise
     finally:
         atomic_write_text(run_dir / "status.json", json.dumps(status, indent=2) + "\n")

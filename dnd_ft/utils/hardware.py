@@ -29,13 +29,23 @@ def detect() -> Hardware:
         import torch
     except ImportError:
         torch = None
-    accel, name, count, mem, bf16 = "cpu", platform.processor() or platform.machine(), 0, None, False
+    accel, name, count, mem, bf16 = (
+        "cpu",
+        platform.processor() or platform.machine(),
+        0,
+        None,
+        False,
+    )
     if torch is not None and torch.cuda.is_available():
         accel, count = "cuda", torch.cuda.device_count()
         name = torch.cuda.get_device_name(0)
         mem = round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1)
         bf16 = torch.cuda.is_bf16_supported()
-    elif torch is not None and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+    elif (
+        torch is not None
+        and getattr(torch.backends, "mps", None)
+        and torch.backends.mps.is_available()
+    ):
         accel, count, name = "mps", 1, "Apple MPS"
     return Hardware(
         accelerator=accel,

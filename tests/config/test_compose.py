@@ -90,7 +90,11 @@ def test_hub_model_without_id_is_a_problem(compose_cfg):
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     return subprocess.run(
-        [sys.executable, "-m", "dnd_ft", *args], capture_output=True, text=True, cwd=cwd, env=env,
+        [sys.executable, "-m", "dnd_ft", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
         timeout=120,
     )
 
@@ -104,7 +108,9 @@ def test_cli_typo_fails_at_startup_without_traceback(tmp_path):
 
 
 def test_cli_cross_field_error_is_one_message(tmp_path):
-    proc = _cli("data.split.val=0.5", "stages=[data]", f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    proc = _cli(
+        "data.split.val=0.5", "stages=[data]", f"hydra.run.dir={tmp_path}/run", cwd=tmp_path
+    )
     assert proc.returncode == 1
     assert "data.split: train+val+test must be non-negative and sum to 1" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
