@@ -82,49 +82,23 @@ def check_packages() -> list[Finding]:
     return found
 
 
+def problem(message: str) -> Finding:
+    """A failed check as a finding; the checks write `key: what is wrong; how to fix it`."""
+    what, _, fix = message.partition("; ")
+    return Finding("fail", what, fix)
+
+
 def check_hardware(cfg: DictConfig, hw: Hardware) -> list[Finding]:
+    """What `hw` can run: the training stage's own hardware checks, plus what auto will pick."""
+    from dnd_ft.training.checks import check_hardware as training_checks
+
     t = cfg.trainer
     found = [Finding("ok", f"accelerator: {hw.accelerator} ({hw.device_name})")]
-    unsloth = importlib.util.find_spec("unsloth") is not None
-    if t.backend == "unsloth" and hw.accelerator != "cuda":
-        found.append(
-            Finding(
-                "fail",
-                f"trainer.backend=unsloth needs an NVIDIA GPU; this machine has {hw.accelerator}",
-                "use trainer.backend=hf (or trainer=cpu)",
-            )
-        )
-    if t.backend == "unsloth" and not unsloth:
-        found.append(
-            Finding(
-                "fail",
-                "trainer.backend=unsloth but unsloth is not installed",
-                "pip install -e '.[cuda]' on a CUDA machine",
-            )
-        )
     if t.backend == "auto":
+        unsloth = importlib.util.find_spec("unsloth") is not None
         chosen = "unsloth" if hw.accelerator == "cuda" and unsloth else "hf"
         found.append(Finding("ok", f"trainer.backend=auto will use {chosen}"))
-    if t.method == "qlora" and hw.accelerator != "cuda":
-        found.append(
-            Finding(
-                "fail", "trainer.method=qlora (4-bit) needs CUDA", "use trainer=lora or trainer=cpu"
-            )
-        )
-    if t.method == "qlora" and hw.accelerator == "cuda" and _version("bitsandbytes") is None:
-        found.append(
-            Finding("fail", "trainer.method=qlora needs bitsandbytes", "pip install -e '.[cuda]'")
-        )
-    precision = t.get("precision", "auto")
-    if precision == "bf16" and not hw.bf16:
-        found.append(
-            Finding(
-                "fail",
-                f"trainer.precision=bf16 is not supported on {hw.accelerator}",
-                "use trainer.precision=auto (fp32 on CPU)",
-            )
-        )
-    return found
+    return found + [problem(p) for p in training_checks(t, cfg.model, hw)]
 
 
 def check_model(cfg: DictConfig) -> list[Finding]:
@@ -190,10 +164,11 @@ def diagnose(cfg: DictConfig, hw: Hardware | None = None) -> list[Finding]:
         validate(cfg)
         found.append(Finding("ok", "config is valid"))
     except ConfigError as exc:
-        found += [Finding("fail", p) for p in exc.problems]
-    return (
-        found + check_packages() + check_hardware(cfg, hw) + check_model(cfg) + check_tracking(cfg)
-    )
+        found += [problem(p) for p in exc.problems]
+    found += check_packages() + check_hardware(cfg, hw) + check_model(cfg) + check_tracking(cfg)
+    # validate() runs the hardware checks too (on this machine): report each problem once.
+    unique = {(f.level, f.what): f for f in reversed(found)}
+    return [f for f in found if unique[(f.level, f.what)] is f]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,12 +22,15 @@ def test_qlora_on_cpu_fails_with_a_fix(compose_cfg):
     cpu = dataclasses.replace(detect(), accelerator="cpu", bf16=False)
     fails = _fails(diagnose(compose_cfg("trainer=qlora"), cpu))
     assert any("qlora" in f.what and "trainer=lora" in f.fix for f in fails)
+    assert len({f.what for f in fails}) == len(fails)  # each problem reported once
 
 
 def test_unsloth_needs_cuda(compose_cfg):
     cpu = dataclasses.replace(detect(), accelerator="cpu")
     fails = _fails(diagnose(compose_cfg("trainer.backend=unsloth"), cpu))
-    assert any("NVIDIA GPU" in f.what and "trainer.backend=hf" in f.fix for f in fails)
+    assert any(
+        "unsloth runs only on CUDA GPUs" in f.what and "trainer.backend=hf" in f.fix for f in fails
+    )
 
 
 def test_uncached_hub_model_offline_fails(compose_cfg, monkeypatch):
