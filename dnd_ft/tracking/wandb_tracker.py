@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,10 @@ class WandbTracker:
             self.save_file(self.run_dir / "dnd_ft.log")
         finally:
             self.finished = True
+            sync_file = Path(self.run.settings.sync_file) if self.run.offline else None
             self.run.finish(exit_code=1 if failed else 0)
+            if sync_file is not None:
+                _wait_until_closed(sync_file)
 
     def _log_data_report(self) -> None:
         """Scalars of run_dir/data/report.json as `data_report/...` summary keys, lists of
@@ -129,6 +133,26 @@ def start_wandb(cfg: DictConfig, run_dir: Path) -> WandbTracker:
         ) from exc
     log.info("W&B run %s (%s) in %s", run.name, mode, run_dir / "wandb")
     return WandbTracker(run, run_dir, log_data_report=t.log_data_report)
+
+
+def _wait_until_closed(path: Path, timeout_s: float = 60.0) -> None:
+    """Wait for the offline run file to end with its exit record.
+
+    `run.finish()` can return while wandb-core still holds the tail of the file in its write
+    buffer; a reader (the report, `wandb sync`, a test) that comes at once would see a torn
+    run record. Polls the file rather than sleeping a fixed time.
+    """
+    from dnd_ft.tracking.offline import OfflineRunError, read_offline_run
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if read_offline_run(path).exit_code is not None:
+                return
+        except (OfflineRunError, OSError):
+            pass  # not written yet
+        time.sleep(0.05)
+    log.warning("W&B offline run file %s still has no exit record after %.0f s", path, timeout_s)
 
 
 def _loggable(value: Any) -> bool:

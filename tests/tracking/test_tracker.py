@@ -111,3 +111,23 @@ def test_reader_rejects_other_files(tmp_path):
         read_offline_run(bad)
     with pytest.raises(OfflineRunError, match="no run-\\*.wandb file under"):
         read_offline_run(tmp_path / "empty")
+
+
+def test_finish_waits_for_the_writer_to_complete_the_file(compose_cfg, tmp_path):
+    """wandb-core may still hold the file's tail when finish() returns; the wait covers it."""
+    import threading
+
+    from dnd_ft.tracking.wandb_tracker import _wait_until_closed
+
+    tracker = start_tracker(compose_cfg("tracking=wandb"), tmp_path / "run")
+    tracker.finish(metrics={}, failed=False)
+    data = read_offline_run(tmp_path / "run").path.read_bytes()
+    late = tmp_path / "run-late.wandb"
+    late.write_bytes(data[:200])  # header and a torn run record, as a reader saw it in CI
+    assert read_offline_run(late).exit_code is None
+
+    writer = threading.Timer(0.3, late.write_bytes, args=(data,))
+    writer.start()
+    _wait_until_closed(late, timeout_s=30)
+    writer.join()
+    assert read_offline_run(late).exit_code == 0
