@@ -165,7 +165,7 @@ def _qwen3_config(arch, tok):
 
     return Qwen3Config(
         **_shared_config(arch, tok),
-        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},  # as Qwen3
+        rope_parameters={"rope_type": "default", "rope_theta": float(arch.rope_theta)},
         # Qwen3 sets BOS to <|endoftext|> in config.json although its tokenizer adds none.
         bos_token_id=tok.pad_token_id,
     )

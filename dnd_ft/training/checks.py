@@ -33,6 +33,11 @@ def check_values(t: DictConfig) -> Iterable[str]:
     yield from _one_of("trainer.lr_scheduler", t.lr_scheduler, SCHEDULERS)
     if not t.learning_rate > 0:
         yield f"trainer.learning_rate: must be > 0, got {t.learning_rate}"
+    if t.embedding_learning_rate is not None and not t.embedding_learning_rate > 0:
+        yield (
+            f"trainer.embedding_learning_rate: must be > 0 (or null for learning_rate), "
+            f"got {t.embedding_learning_rate}"
+        )
     if not 0 <= t.warmup_ratio < 1:
         yield f"trainer.warmup_ratio: a fraction of the steps in [0, 1), got {t.warmup_ratio}"
     for key in ("batch_size", "eval_batch_size", "grad_accum", "save_total_limit"):

@@ -64,6 +64,25 @@ class DndTrainer(Trainer):
     slots_seen = 0
     eval_seconds = 0.0  # time in evaluate(), taken out of the training throughput
     target_logits_only = False
+    embedding_learning_rate: float | None = None
+
+    def create_optimizer(self, model=None):
+        """The Trainer's optimizer, with trained embedding rows moved to their own group at
+        `embedding_learning_rate` (no weight decay); the scheduler then scales every group
+        alike. Done before the first step, while the optimizer has no state."""
+        optimizer = super().create_optimizer(model)
+        if self.embedding_learning_rate is None:
+            return optimizer
+        rows = {id(p) for p in embedding_parameters(self.model if model is None else model)}
+        moved = []
+        for group in optimizer.param_groups:
+            moved += [p for p in group["params"] if id(p) in rows]
+            group["params"] = [p for p in group["params"] if id(p) not in rows]
+        if moved:
+            optimizer.add_param_group(
+                {"params": moved, "lr": self.embedding_learning_rate, "weight_decay": 0.0}
+            )
+        return optimizer
 
     def evaluate(self, *args, **kwargs):
         start = time.perf_counter()
@@ -90,6 +109,23 @@ class DndTrainer(Trainer):
             elif self.args.average_tokens_across_devices:
                 loss = loss * self.accelerator.num_processes  # num_items is a global count
         return (loss, outputs) if return_outputs else loss
+
+
+def embedding_parameters(model: Any) -> list[Any]:
+    """Trainable embedding weights: PEFT's trainable-token deltas (LoRA with
+    lora.train_control_tokens), else the input and output embedding matrices (method=full)."""
+    deltas = [
+        p for n, p in model.named_parameters() if p.requires_grad and "trainable_tokens_" in n
+    ]
+    if deltas:
+        return deltas
+    found: dict[int, Any] = {}
+    for get in ("get_input_embeddings", "get_output_embeddings"):
+        module = getattr(model, get)() if hasattr(model, get) else None
+        weight = getattr(module, "weight", None)
+        if weight is not None and weight.requires_grad:
+            found[id(weight)] = weight  # tied embeddings: one tensor, listed once
+    return list(found.values())
 
 
 def _has_cuda() -> bool:
@@ -209,6 +245,7 @@ def train(
     # Our loss is already normalised over the accumulated batch (or scaled in compute_loss).
     trainer.target_logits_only = bool(t.target_logits_only) and loaded.backend == "hf"
     trainer.loss_is_scaled_for_ga = True if trainer.target_logits_only else None
+    trainer.embedding_learning_rate = t.embedding_learning_rate
     for default in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(default)
     try:

@@ -62,6 +62,7 @@ def test_value_problems(compose_cfg):
     cfg = compose_cfg(
         "trainer=cpu",  # a LoRA preset: the lora.r check applies to LoRA runs only
         "trainer.learning_rate=0",
+        "trainer.embedding_learning_rate=-1e-3",
         "trainer.lora.r=0",
         "trainer.warmup_ratio=1.5",
         "trainer.early_stopping.patience=3",
@@ -70,6 +71,7 @@ def test_value_problems(compose_cfg):
     problems = list(check_values(cfg.trainer))
     for start in (
         "trainer.learning_rate:",
+        "trainer.embedding_learning_rate:",
         "trainer.lora.r:",
         "trainer.warmup_ratio:",
         "trainer.early_stopping.patience:",

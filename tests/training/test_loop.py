@@ -156,3 +156,31 @@ def test_gradient_checkpointing_and_packing_train_the_same_way(smoke_cfg, toy_to
     )
     assert packed.padding_efficiency > ref.padding_efficiency
     assert packed.tokens > ref.tokens  # fuller rows: more real tokens in the same 3 steps
+
+
+@pytest.mark.parametrize("embedding_lr", [None, 0.1])
+def test_embedding_learning_rate_moves_control_token_rows_at_their_own_rate(
+    smoke_cfg, toy_tokenizer, tmp_path, embedding_lr
+):
+    from peft import get_peft_model
+
+    from dnd_ft.training.loop import embedding_parameters
+
+    t = _trainer_cfg(
+        smoke_cfg,
+        max_steps=1,
+        learning_rate=1e-3,
+        lr_scheduler="constant",
+        save_steps=0,
+        eval_steps=0,
+        embedding_learning_rate=embedding_lr,
+    )
+    model = get_peft_model(tiny_qwen3(seed=1), peft_lora_config(t, token_ids=[3, 5]))
+    loaded = LoadedModel(model, toy_tokenizer, backend="hf", method="lora", quantized=False)
+    (delta,) = embedding_parameters(model)
+    assert tuple(delta.shape) == (2, 64)  # only the two chosen rows are trained
+    before = delta.detach().clone()
+    train(loaded, plain_rows(toy_examples(8)), [], t, tmp_path / "ckpt", FP32)
+    # One Adam step moves each coordinate by about the group's rate.
+    moved = (delta.detach() - before).abs().max().item()
+    assert moved == pytest.approx(embedding_lr or 1e-3, rel=0.05)

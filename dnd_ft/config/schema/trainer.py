@@ -57,6 +57,12 @@ class TrainerConfig:
 
     # Optimisation.
     learning_rate: float = 2e-4
+    # A separate rate for trained embedding rows: the control-token rows under LoRA
+    # (lora.train_control_tokens), the embedding and output matrices under method=full.
+    # New tokens start far from where they must end (SmolLM2's added <tool_call> starts
+    # ~18 nats below the text tokens), so they want a higher rate than the projections.
+    # null: the same as learning_rate. (Unsloth's trainer calls it embedding_learning_rate too.)
+    embedding_learning_rate: float | None = None
     lr_scheduler: str = "cosine"  # one of SCHEDULERS
     warmup_ratio: float = 0.05  # fraction of the total steps spent warming up
     weight_decay: float = 0.0
