@@ -184,3 +184,13 @@ def test_embedding_learning_rate_moves_control_token_rows_at_their_own_rate(
     # One Adam step moves each coordinate by about the group's rate.
     moved = (delta.detach() - before).abs().max().item()
     assert moved == pytest.approx(embedding_lr or 1e-3, rel=0.05)
+
+
+def test_full_fine_tune_embedding_parameters_are_the_tied_matrix_once():
+    from dnd_ft.training.loop import embedding_parameters
+
+    model = tiny_qwen3(seed=1)  # tie_word_embeddings=True: one tensor for input and output
+    (weight,) = embedding_parameters(model)
+    assert weight is model.get_input_embeddings().weight
+    model.get_input_embeddings().weight.requires_grad_(False)
+    assert embedding_parameters(model) == []  # frozen rows are not the optimizer's
