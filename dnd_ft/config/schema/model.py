@@ -29,7 +29,7 @@ class TinyArchConfig:
     head_dim: int = 32  # set explicitly: the families' defaults assume much larger models
     max_position_embeddings: int = 2048
     sliding_window: int = 128  # tokens; gemma only (Gemma 3 uses sliding-window attention)
-    rope_theta: float = 1_000_000.0  # qwen only; Qwen3's base (see configs/model/tiny_qwen3)
+    rope_theta: float = 1_000_000.0  # qwen only; Qwen3's base (experiments: docs/evaluation.md)
     tie_word_embeddings: bool = True  # as the small real Qwen3 and Gemma 3 models do
     seed: int | None = None  # weight init seed; None derives a fixed one from model.name
 
