@@ -28,8 +28,7 @@ def main() -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from dnd_ft.data.formats.base import Rendered
-    from dnd_ft.data.tokenize import encode
+    from dnd_ft.training.stage import encode_split
 
     adapter = args.run_dir / "adapter"
     base_dir = json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"]
@@ -39,12 +38,9 @@ def main() -> None:
         model.resize_token_embeddings(len(tokenizer))  # tokens added at training time
     model = PeftModel.from_pretrained(model, str(adapter)).eval()
     target = tokenizer.convert_tokens_to_ids(args.token)
-    lines = (args.run_dir / "data" / f"{args.split}.jsonl").read_text().splitlines()
-    rows = [json.loads(line) for line in lines[: args.n]]
-    encoded = [
-        encode(Rendered(text=r["text"], spans=[tuple(s) for s in r["spans"]]), tokenizer)
-        for r in rows
-    ]
+    # The training stage's own tokenization: the same labels the loss saw, never cut short.
+    examples, _ = encode_split(args.run_dir / "data", args.split, tokenizer, max_length=1 << 30)
+    encoded = examples[: args.n]
 
     for name, adapter_on in (("base", False), ("fine-tuned", True)):
         losses, logprobs, ranks = [], [], []
