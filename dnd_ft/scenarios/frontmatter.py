@@ -128,7 +128,9 @@ def _load(text: str, add: AddProblem) -> tuple[dict[str, Any] | None, dict[str, 
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        data = _plain_mapping(node)
+        if data is None and node is not None:
+            data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         # an error found at the end of the YAML (unclosed bracket) points past its last line
@@ -161,6 +163,36 @@ def _load(text: str, add: AddProblem) -> tuple[dict[str, Any] | None, dict[str, 
             )
         lines[key] = line
     return data, lines
+
+
+_STR = "tag:yaml.org,2002:str"
+
+
+def _plain_mapping(node: yaml.Node | None) -> dict[str, Any] | None:
+    """The usual front matter, a mapping of strings and lists of strings, read off the nodes.
+
+    The composer has already resolved every scalar's tag, and a ``str`` scalar constructs to
+    its ``value``, so this equals ``construct_document`` for such a mapping. PyYAML's
+    constructor walks the same nodes in Python at about 5 us a value, a fifth of the time of
+    parsing a whole scenario. Anything else (numbers, nulls, nesting, merge keys) returns
+    None and goes through the constructor.
+    """
+    if not isinstance(node, yaml.MappingNode) or node.tag != "tag:yaml.org,2002:map":
+        return None
+    data: dict[str, Any] = {}
+    for key, value in node.value:
+        if type(key) is not yaml.ScalarNode or key.tag != _STR:
+            return None
+        if type(value) is yaml.ScalarNode and value.tag == _STR:
+            data[key.value] = value.value
+        elif type(value) is yaml.SequenceNode and value.tag == "tag:yaml.org,2002:seq":
+            items = value.value
+            if not all(type(item) is yaml.ScalarNode and item.tag == _STR for item in items):
+                return None
+            data[key.value] = [item.value for item in items]
+        else:
+            return None
+    return data
 
 
 def _string_list(key: str, value: Any, line: int, add: AddProblem) -> tuple[str, ...] | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from dnd_ft.scenarios import calls as calls_module
 from dnd_ft.scenarios.calls import parse_calls
 from dnd_ft.scenarios.model import ToolCall
 
@@ -90,6 +93,9 @@ def test_shorthand_call_may_span_lines() -> None:
         ("roll_dice(raw=b'x')", 10, "bytes values are not allowed"),
         ("roll_dice(flag=true)", 10, "'true' is JSON spelling; write True"),
         ("x = roll_dice(notation='1')", 10, "not a call of a plain tool name"),
+        ("roll_dice(notation='1', notation='2')", 10, "argument 'notation': given twice"),
+        ('{"name": "a",\n "arguments": {"é": 1, "é": 2}}', 11, "key 'é' is given twice"),
+        ('[{"name": "a", "arguments": {}, "name": "b"}]', 10, "key 'name' is given twice"),
         ("import os", 10, "not a call of a plain tool name"),
         ("ok(a=1)\nroll_dice(notation='1d20'", 11, "cannot parse tool call"),
         (
@@ -131,3 +137,50 @@ def test_malicious_shorthand_never_runs(tmp_path, monkeypatch) -> None:
         calls, problems = _parse(body)
         assert calls == [] and problems
     assert not (tmp_path / "pwned").exists()
+
+
+def test_plain_shorthand_reads_blocks_as_ast_does() -> None:
+    """The regex reader of the common shorthand agrees with the ``ast`` path wherever it
+    answers, and leaves to ``ast`` everything Python would read differently or reject."""
+    rng = random.Random(7)
+    # (plain, tricky) pools: mostly plain pieces, so that both paths get a share of blocks
+    names = (["roll_dice", "f", "match", "_x"], ["True", "class", "ñame", "os.system", "f.g"])
+    keys = (["notation", "n", "x", "_"], ["class", "None", "é", "__debug__", "**d"])
+    values = (
+        ["'a'", '"b c"', "''", '"it\'s"', "'ü ☃'", "'\u2028'", "1", "-3", "0", "-0", "True",
+         "None", "[1, 'a']", "[]", "[ ]", "[True,None , -2]", "9" * 18],
+        ["'it''s'", "'x\\ny'", "'\\x00'", "'\x00'", "'\ud800'", "- 3", "007", "1.5",
+         "true", "Nonex", "[1,]", "['a', [1]]", "{'k': 1}", "1_000", "0x1f", "9" * 19, "b'x'",
+         "f'x'", "'a' 'b'", "(1, 2)", "x", "'a'\n"],
+    )  # fmt: skip
+    spaces = (["", " ", "\t", "  "], ["\v", "\u00a0", "\x0c"])
+
+    def pick(pools: tuple[list[str], list[str]]) -> str:
+        return rng.choice(pools[rng.random() < 0.04])
+
+    def call() -> str:
+        args = [
+            f"{pick(keys)}{pick(spaces)}={pick(spaces)}{pick(values)}"
+            for _ in range(rng.randint(0, 3))
+        ]
+        sep = "," + pick(spaces)
+        tail = pick(([""], [",", "  # note", ";", " \t", ")"]))
+        return f"{pick(names)}{pick(spaces)}({pick(spaces)}{sep.join(args)}{tail})"
+
+    answered = 0
+    for _ in range(4000):
+        lines = [pick(([""], [" ", "  "])) + call() for _ in range(rng.randint(1, 3))]
+        if rng.random() < 0.2:
+            lines.insert(rng.randint(0, len(lines)), rng.choice(["", "   ", "\t"]))
+        body = "\n".join(lines) + rng.choice(["", "\n"])
+        plain = calls_module._plain_shorthand(body, 10)
+        if plain is None:
+            continue
+        answered += 1
+        problems: list[tuple[int, str]] = []
+        by_ast = calls_module._ast_shorthand(body, 10, lambda n, m: problems.append((n, m)))
+        assert (plain, problems) == (by_ast, []), body
+        assert [type(v) for c in plain for v in c.arguments.values()] == [
+            type(v) for c in by_ast for v in c.arguments.values()
+        ]  # True stays a bool, never the int 1
+    assert 1000 < answered < 3000, answered  # both paths are exercised
