@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -230,6 +231,7 @@ def _simple_mapping(text: str) -> tuple[dict[str, Any], list[tuple[str, int]]] |
     return (data, keys) if data else None
 
 
+@functools.lru_cache(maxsize=4096)  # keys, categories and tool names repeat across files
 def _is_text(scalar: str) -> bool:
     """Whether PyYAML reads the plain scalar ``scalar`` as a string."""
     if scalar[0] not in _RESOLVER.yaml_implicit_resolvers:

@@ -122,7 +122,6 @@ class _FileParser:
         self.lines: list[str] = []
         self.stripped: list[str] = []  # self.lines right-stripped, built once: turns reuse them
         self.fences: tuple[Fence, ...] = ()
-        self.fence_starts: list[int] = []  # for bisect: turns look up their fences often
         # already-reported breakage whose knock-on effects on turn order would only be noise:
         self.broken_calls: set[int] = set()  # lines of DM turns with a bad tool_call block
         self.broken_flows: set[int] = set()  # lines of flows with a bad turn heading
@@ -152,7 +151,6 @@ class _FileParser:
         self.stripped = [line.rstrip() for line in self.lines]
         doc = outline("\n".join(self.lines), self.lines)
         self.fences = doc.fences
-        self.fence_starts = [f.start for f in doc.fences]
         for fence in doc.fences:
             if not fence.closed:
                 self.add(
@@ -180,8 +178,16 @@ class _FileParser:
         first = headings[0].line if headings else len(self.lines)
         if (line := self._first_text(0, first)) is not None:
             self.add(self.at(line), f"text before the first section; {_SECTION_HINT}")
+        # each heading's own fences, those that open before the next heading: both are in
+        # line order, so one walk finds them all
+        fences = self.fences
+        own_start = bisect.bisect_left([f.start for f in fences], first)
         for i, head in enumerate(headings):
             end = headings[i + 1].line if i + 1 < len(headings) else len(self.lines)
+            own_end = own_start
+            while own_end < len(fences) and fences[own_end].start < end:
+                own_end += 1
+            own, own_start = fences[own_start:own_end], own_end
             if head.level == 1:
                 self.add(
                     self.at(head.line),
@@ -191,7 +197,7 @@ class _FileParser:
             elif head.level == 2:
                 self._section(head, i, headings, end)
             elif self.section == "conversation":
-                turn = self._turn(head, end)
+                turn = self._turn(head, end, own)
                 if turn is None:
                     self.broken_flows.add(self.flows[-1].line)
                 else:
@@ -244,9 +250,10 @@ class _FileParser:
             )
         return text
 
-    def _turn(self, head: Heading, end: int) -> Turn | None:
-        start, line = head.line + 1, self.at(head.line)
-        fences = self._fences_in(start, end)
+    def _turn(self, head: Heading, end: int, fences: tuple[Fence, ...]) -> Turn | None:
+        """The turn under ``head``; ``end`` is the next heading's line, ``fences`` those
+        that open in between."""
+        start, line = head.line + 1, self.offset + head.line + 1
         calls_fences = [f for f in fences if f.info == "tool_call"] if fences else []
         if head.text == "DM":
             calls: list[ToolCall] = []
@@ -313,11 +320,6 @@ class _FileParser:
             start = fence.end
         lines += self.stripped[start:end]
         return "\n".join(lines).strip("\n")  # stripped blank lines are empty: outer "\n"s
-
-    def _fences_in(self, start: int, end: int) -> tuple[Fence, ...]:
-        """The top-level fences that open on body lines ``[start, end)``."""
-        first = bisect.bisect_left(self.fence_starts, start)
-        return self.fences[first : bisect.bisect_left(self.fence_starts, end, lo=first)]
 
     def _first_text(self, start: int, end: int) -> int | None:
         return next((i for i in range(start, end) if self.stripped[i]), None)

@@ -49,6 +49,8 @@ TRICKY = [
     "```\nunclosed\n    ```",
     "```\nunclosed\n``` `",
     "~~~~ info  more\n~~~\n~~~~ \n## after\n",
+    "```\n\n```\n## after a fence of one blank line\n```\n```\n## and an empty one\n",
+    "``` &amp;x y\n```\n```a\\_b\n```\n~~~ `x`\n~~~\n## info strings with entities, escapes\n",
     # an unclosed fence keeps trailing blank lines; no newline is added at the end
     "```\nunclosed\n\n\n",
     "```tool_call\nunclosed",
@@ -70,7 +72,7 @@ PIECES = [
     "## System", "### DM", "# Title", "#### deep", "##", "## ###", "## foo ##", " ## one",
     "   ### three", "    ## code", "\t## tab", "## a\tb  ", "## é ü ✓", "## nul\0",
     "## *em* `c` &amp; \\#", "## foo #", "## a #b", "## x#", "##  ##  ##", "```", "````",
-    "~~~", "```tool_call", "``` json x", "   ```", "    ```", "``` `", "```  ", "~~~~ ~",
+    "~~~", "```tool_call", "``` json x", "```a\\_b", "``` &amp;", "   ```", "    ```", "``` `", "```  ", "~~~~ ~",
     "\t```", "  \t```", "- item", "  ### in item", "- ```", "  ```", "* * *", "---", "===",
     "> quote", "> ## in quote", "> ```", "> - x", "<div>", "</div>", "<!--", "-->", "<pre>",
     "</pre>", "", "", "", "text", "para é", "a\0b", "1. one", "   - nested", "+ plus",
