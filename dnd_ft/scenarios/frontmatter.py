@@ -187,9 +187,10 @@ _STR = "tag:yaml.org,2002:str"
 _TEXT = "\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
 _PLAIN = rf"[A-Za-z0-9_{_TEXT}][A-Za-z0-9_ .,'()/!?&+*$%=<>@`^|~\\\-{_TEXT}]*"
 _ITEM = rf"[A-Za-z0-9_{_TEXT}][A-Za-z0-9_ .'()/!?&+*$%=<>@`^|~\\\-{_TEXT}]*"
-_QUOTED = rf"\"[^\"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*\"|'[^'\x00-\x1f\x7f-\x9f\u2028\u2029]*'"
+_QUOTED = r"\"[^\"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*\"|'[^'\x00-\x1f\x7f-\x9f\u2028\u2029]*'"
 _SIMPLE_LINE = re.compile(
-    rf"([A-Za-z_][A-Za-z0-9_-]*): +(?:({_QUOTED}|{_PLAIN})|\[ *((?:{_ITEM})(?: *, *(?:{_ITEM}))*)? *\]) *"
+    rf"([A-Za-z_][A-Za-z0-9_-]*): +"  # key
+    rf"(?:({_QUOTED}|{_PLAIN})|\[ *((?:{_ITEM})(?: *, *(?:{_ITEM}))*)? *\]) *"  # value | [items]
 )
 _ITEM_SPLIT = re.compile(" *, *")
 _RESOLVER = yaml.resolver.Resolver()  # what CSafeLoader resolves plain scalars with

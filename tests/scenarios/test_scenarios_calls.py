@@ -178,7 +178,7 @@ def test_plain_shorthand_reads_blocks_as_ast_does() -> None:
             continue
         answered += 1
         problems: list[tuple[int, str]] = []
-        by_ast = calls_module._ast_shorthand(body, 10, lambda n, m: problems.append((n, m)))
+        by_ast = calls_module._ast_shorthand(body, 10, lambda n, m, to=problems: to.append((n, m)))
         assert (plain, problems) == (by_ast, []), body
         assert [type(v) for c in plain for v in c.arguments.values()] == [
             type(v) for c in by_ast for v in c.arguments.values()
