@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+
 # ToolCall, Turn and Flow are NamedTuples: immutable like the frozen dataclasses below, and
 # built by the hundred thousand per corpus, which a frozen dataclass's __init__ (a call of
 # object.__setattr__ per field) makes 4% slower to lint.
-
-
 class ToolCall(NamedTuple):
     name: str
     arguments: dict[str, Any]

@@ -253,7 +253,7 @@ class _FileParser:
     def _turn(self, head: Heading, end: int, fences: tuple[Fence, ...]) -> Turn | None:
         """The turn under ``head``; ``end`` is the next heading's line, ``fences`` those
         that open in between."""
-        start, line = head.line + 1, self.offset + head.line + 1
+        start, line = head.line + 1, self.at(head.line)
         calls_fences = [f for f in fences if f.info == "tool_call"] if fences else []
         if head.text == "DM":
             calls: list[ToolCall] = []
