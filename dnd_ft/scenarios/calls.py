@@ -58,7 +58,8 @@ def _parse_json(body: str, first_line: int, add: AddProblem) -> list[ToolCall]:
         )
         return []
     except _DuplicateKeyError as exc:
-        add(first_line + _line_of_repeat(body, exc.key), f"{exc} in tool_call block")
+        line = first_line + _line_of_repeat(body, exc.key)
+        add(line, f"key {exc.key!r} is given twice in tool_call block; keep one")
         return []
     if not isinstance(data, list):
         line = first_line + body.count("\n", 0, _skip_space(body, 0))
@@ -71,7 +72,7 @@ def _parse_json(body: str, first_line: int, add: AddProblem) -> list[ToolCall]:
 
 class _DuplicateKeyError(ValueError):
     def __init__(self, key: str) -> None:
-        super().__init__(f"key {key!r} is given twice; keep one")
+        super().__init__(key)
         self.key = key
 
 

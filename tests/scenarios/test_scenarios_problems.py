@@ -38,6 +38,8 @@ BAD = {
     "bad_shorthand_positional.md": [(17, "tool call 'roll_dice': positional arguments are not allowed")],
     "malicious_shorthand.md": [(17, "not a call of a plain tool name")],
     "json_literal_in_shorthand.md": [(17, "argument 'reason': 'null' is JSON spelling; write None")],
+    "repeated_argument_shorthand.md": [(17, "tool call 'roll_dice': argument 'notation': given twice; keep one")],
+    "repeated_argument_json.md": [(19, "key 'notation' is given twice in tool_call block; keep one")],
     "call_in_player_turn.md": [(14, "tool_call block outside a DM turn")],
     "starts_with_dm.md": [(12, "a conversation starts with a '### Player' turn, not '### DM'")],
     "ends_with_player.md": [(28, "the conversation ends with a Player turn")],
