@@ -21,7 +21,6 @@ class ToolSpecConfig:
 class ToolsConfig:
     name: str = MISSING  # registry name, shown in reports and hashed into the manifest
     specs: list[ToolSpecConfig] = field(default_factory=list)
-    srd_edition: str = (
-        "2014"  # SRD rules the look-up executors read: only 2014 carries 300+ monsters
-    )
+    # SRD rules the look-up executors read: only 2014 carries 300+ monsters
+    srd_edition: str = "2014"
     seed: int = "${seed}"  # type: ignore[assignment]  # seeds the dice executor
