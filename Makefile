@@ -12,7 +12,7 @@ export WANDB_SILENT ?= true
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e ".[cpu,dev]"
 	$(BIN)/python -m dnd_ft.assets fetch
@@ -29,6 +29,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check dnd_ft tests benchmarks scripts
 	$(BIN)/ruff format --check dnd_ft tests benchmarks scripts
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python benchmarks/bench_scenarios.py

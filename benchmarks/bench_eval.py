@@ -24,10 +24,10 @@ def build_prompts(model_name: str, n: int, cache_dir: str):
     """n eval prompts from the scenario corpus, the model, its tokenizer and format."""
     from omegaconf import OmegaConf
 
-    from dnd_ft.data.formats import get_format
+    from dnd_ft.chat.formats import get_format
     from dnd_ft.evaluation.generate import build_prompts as turn_prompts
-    from dnd_ft.evaluation.judge import load_model_config
     from dnd_ft.models import load_model, load_tokenizer
+    from dnd_ft.models.config import model_config as load_model_config
     from dnd_ft.scenarios import load_corpus
     from dnd_ft.scenarios.records import iter_records
     from dnd_ft.tools.registry import ToolRegistry

@@ -31,7 +31,8 @@ def compose(model: str):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from dnd_ft.config.store import CONFIG_DIR, register_configs
+    from dnd_ft.config.store import CONFIG_DIR
+    from dnd_ft.pipeline.config import register_configs
 
     register_configs()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
@@ -42,9 +43,9 @@ def build_data(cfg, run_dir: Path) -> Path:
     """Run the real data stage on the sample corpus into run_dir/data."""
     from omegaconf import open_dict
 
+    from dnd_ft.core.context import RunContext
+    from dnd_ft.core.metrics import Metrics
     from dnd_ft.data.stage import run as data_stage
-    from dnd_ft.pipeline.context import RunContext
-    from dnd_ft.pipeline.metrics import Metrics
 
     with open_dict(cfg):
         cfg.paths.run_dir = str(run_dir)

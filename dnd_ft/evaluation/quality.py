@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-OUT_OF_CHARACTER = (
-    "as an ai", "i am an ai", "i'm an ai", "an ai assistant", "ai language model",
-    "language model", "as a large", "openai", "i cannot roleplay", "i can't roleplay",
-    "i don't have personal", "i do not have personal", "i'm just a program",
-)  # fmt: skip
-ROLL_TOOLS = ("roll_dice", "ability_check")
+from dnd_ft.evaluation.config import METRICS
+
+# Defaults of eval.metrics.out_of_character and eval.metrics.roll_tools.
+OUT_OF_CHARACTER = tuple(METRICS.out_of_character)
+ROLL_TOOLS = tuple(METRICS.roll_tools)
 
 # A stated number: not a modifier ("+5 to hit") and not part of dice notation ("2d6").
 _N = r"(?<![+\-−])(\d{1,3})(?!d\d)"
@@ -121,8 +120,8 @@ def corpus_chrf(predictions: Sequence[str], references: Sequence[str]) -> float 
 class QualityStats:
     """Accumulates per-turn quality checks; `summary` gives the metrics."""
 
-    min_words: int = 3
-    max_words: int = 250
+    min_words: int = METRICS.min_words
+    max_words: int = METRICS.max_words
     phrases: Sequence[str] = OUT_OF_CHARACTER
     roll_tools: Collection[str] = ROLL_TOOLS
     rouge: list[float] = field(default_factory=list)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dnd_ft.evaluation import context, executable, quality, toolcalls
+from dnd_ft.evaluation.config import MetricsConfig
 
 log = logging.getLogger(__name__)
 
@@ -21,28 +22,15 @@ CATEGORY_METRICS = ("tool_name_f1", "tool_args_exact", "irrelevance_acc", "rouge
                     "context_entity_recall")  # fmt: skip
 
 
-@dataclass
-class ScoringOptions:
-    """The knobs of the metrics (``eval.metrics`` in the config); defaults match the docs."""
+def options_from_config(metrics_cfg: Mapping[str, Any] | None) -> MetricsConfig:
+    """The metric knobs of ``eval.metrics`` (a DictConfig or a dict); missing keys default."""
+    if not metrics_cfg:
+        return MetricsConfig()
+    if hasattr(metrics_cfg, "_metadata"):  # a DictConfig: plain lists and ints
+        from omegaconf import OmegaConf
 
-    free_text_args: Sequence[str] = toolcalls.FREE_TEXT_ARGS
-    unordered_args: Sequence[str] = toolcalls.UNORDERED_ARGS
-    state_tools: Sequence[str] = executable.STATE_TOOLS
-    roll_tools: Sequence[str] = quality.ROLL_TOOLS
-    min_words: int = 3
-    max_words: int = 250
-    out_of_character: Sequence[str] = quality.OUT_OF_CHARACTER
-    grounded_keys: Sequence[str] = context.GROUNDED_KEYS
-
-    @classmethod
-    def from_config(cls, metrics_cfg: Mapping[str, Any] | None) -> ScoringOptions:
-        if not metrics_cfg:
-            return cls()
-        if hasattr(metrics_cfg, "_metadata"):  # a DictConfig: plain lists and ints
-            from omegaconf import OmegaConf
-
-            metrics_cfg = OmegaConf.to_container(metrics_cfg, resolve=True)
-        return cls(**dict(metrics_cfg))
+        metrics_cfg = OmegaConf.to_container(metrics_cfg, resolve=True)
+    return MetricsConfig(**dict(metrics_cfg))
 
 
 @dataclass
@@ -92,14 +80,14 @@ def score_predictions(
     *,
     seed: int = 0,
     srd: Any = None,
-    options: ScoringOptions | None = None,
+    options: MetricsConfig | None = None,
 ) -> EvalReport:
     """Score ``records`` (from `generate.predict`) of the examples ``rows``.
 
     Each record gains a ``score`` entry with its per-turn findings (problems, flags), so the
     saved predictions explain every number.
     """
-    opts = options or ScoringOptions()
+    opts = options or MetricsConfig()
     srd_names = srd_name_sets(srd)
     executor = None
     if registry is not None:
@@ -134,7 +122,7 @@ def score_predictions(
 class _Accumulator:
     """All metric families over one set of conversations."""
 
-    def __init__(self, opts: ScoringOptions) -> None:
+    def __init__(self, opts: MetricsConfig) -> None:
         self.opts = opts
         self.tools = toolcalls.ToolCallStats()
         self.exec = executable.ExecStats()

@@ -16,7 +16,7 @@ from typing import Any
 
 from dnd_ft.errors import StageError
 from dnd_ft.evaluation.outputs import log_to_tracker, write_reports
-from dnd_ft.evaluation.scoring import EvalReport, ScoringOptions, score_predictions
+from dnd_ft.evaluation.scoring import EvalReport, options_from_config, score_predictions
 from dnd_ft.utils.io import atomic_write_jsonl
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def run(ctx: Any) -> None:
 
     if ecfg.baseline and "baseline" not in reports:
         if ecfg.baseline_model or merged_dir:
-            from dnd_ft.evaluation.judge import load_model_config
+            from dnd_ft.models.config import model_config as load_model_config
 
             del model  # free its memory before the second model loads
             base_cfg = load_model_config(ecfg.baseline_model) if ecfg.baseline_model else cfg.model
@@ -99,7 +99,7 @@ class Evaluator:
         self.cfg, self.rows, self.out_dir = cfg, rows, out_dir
         self.registry = ToolRegistry.from_config(cfg.tools)
         self.srd = SRD(edition=str(cfg.tools.srd_edition))
-        self.options = ScoringOptions.from_config(cfg.eval.metrics)
+        self.options = options_from_config(cfg.eval.metrics)
         self.records: dict[str, list[dict[str, Any]]] = {}
 
     def evaluate(self, model: Any, tokenizer: Any, fmt: Any, label: str) -> EvalReport:
@@ -197,7 +197,7 @@ def load_for_eval(
     model_cfg: Any, cache_dir: str, data_dir: Path | None, cfg: Any
 ) -> tuple[Any, Any, Any]:
     """Model, tokenizer and chat format; the dataset's own format.json when there is one."""
-    from dnd_ft.data.formats import FORMAT_FILE, get_format, load_format, run_options
+    from dnd_ft.chat.formats import FORMAT_FILE, get_format, load_format, run_options
     from dnd_ft.models import load_model, load_tokenizer
 
     tokenizer = load_tokenizer(model_cfg, cache_dir)

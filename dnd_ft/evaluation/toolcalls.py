@@ -19,14 +19,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dnd_ft.evaluation.config import METRICS
+
 # BFCL drops spaces and , . / - _ * ^ before comparing strings, lower-cases them and turns single
 # quotes into double quotes, so "April 1, 2024" equals "april 1 2024".
 _BFCL_STRIP = re.compile(r"[ ,./\-_*^]")
-# Free prose beside a call (what a roll is for): no two writers phrase it alike, so BFCL's exact
-# string rule would only measure wording. Checked for type, never for value.
-FREE_TEXT_ARGS = ("reason",)
-# Arrays that are sets (``uniqueItems``): the order of combatants is not a decision the DM makes.
-UNORDERED_ARGS = ("combatants",)
+# Prose arguments (checked for type, never value) and set-like arrays: eval.metrics.
+FREE_TEXT_ARGS = tuple(METRICS.free_text_args)
+UNORDERED_ARGS = tuple(METRICS.unordered_args)
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),

@@ -14,26 +14,9 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from dnd_ft.errors import DndFtError
-
-
-def model_config(name: str) -> Any:
-    """``configs/model/<name>.yaml`` merged onto the ModelConfig schema."""
-    from omegaconf import OmegaConf
-
-    from dnd_ft.config.schema.model import ModelConfig
-    from dnd_ft.config.store import CONFIG_DIR
-    from dnd_ft.models.errors import ModelLoadError
-
-    path = CONFIG_DIR / "model" / f"{name}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml")))
-        raise ModelLoadError(f"{path}: no such model config; known: {known}")
-    raw = OmegaConf.load(path)
-    raw.pop("defaults", None)
-    return OmegaConf.merge(OmegaConf.structured(ModelConfig), raw)
+from dnd_ft.models.config import model_config
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ import io
 import json
 from pathlib import Path
 
-from dnd_ft.data.formats.tokens import GEMMA, GEMMA_SPECIAL_TOKENS
+from dnd_ft.chat.tokens import GEMMA, GEMMA_SPECIAL_TOKENS
 
 CORPUS_PATH = Path(__file__).with_name("data") / "tiny_gemma_corpus.txt"
 VOCAB_SIZE = 4000

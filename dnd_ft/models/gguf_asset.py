@@ -20,12 +20,12 @@ import logging
 import time
 from pathlib import Path
 
-from dnd_ft.config.schema.model import ModelConfig
+from dnd_ft.chat.templates import chat_template, wants_think
 from dnd_ft.models import hermes_tokenizer
 from dnd_ft.models.cache import cached_build, spec_hash
+from dnd_ft.models.config import ModelConfig
 from dnd_ft.models.embeddings import init_new_rows
 from dnd_ft.models.errors import ModelLoadError
-from dnd_ft.models.templates import chat_template, wants_think
 
 log = logging.getLogger(__name__)
 

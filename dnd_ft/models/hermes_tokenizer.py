@@ -17,7 +17,7 @@ import logging
 import time
 from pathlib import Path
 
-from dnd_ft.data.formats.tokens import HERMES, HERMES_ADDED_TOKENS
+from dnd_ft.chat.tokens import HERMES, HERMES_ADDED_TOKENS
 from dnd_ft.models.cache import cached_build, spec_hash
 from dnd_ft.models.errors import ModelLoadError
 

@@ -6,19 +6,14 @@ import logging
 import os
 from pathlib import Path
 
-from dnd_ft.config.schema.model import ModelConfig
+from dnd_ft.models.config import ModelConfig
 from dnd_ft.models.errors import ModelLoadError
+from dnd_ft.utils.offline import hub_offline
 
 log = logging.getLogger(__name__)
 
 # What a causal LM needs; skips duplicate weight formats (.bin, .pth, onnx, gguf) in repos.
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken", "*.py"]
-_TRUTHY = {"1", "true", "yes", "on"}
-
-
-def hub_offline() -> bool:
-    """True when the user asked for no hub traffic (read at call time, not import time)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUTHY
 
 
 def hub_model_dir(model_cfg: ModelConfig) -> Path:
@@ -47,9 +42,25 @@ def hub_model_dir(model_cfg: ModelConfig) -> Path:
     return Path(path)
 
 
+def hub_cli() -> str:
+    """The hub's command line as installed: huggingface_hub 0.34+ ships ``hf`` (and retires
+    ``huggingface-cli``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = (int(x) for x in version("huggingface_hub").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return "hf"
+    return "hf" if (major, minor) >= (0, 34) else "huggingface-cli"
+
+
+def download_command(hub_id: str | None, revision: str | None = None) -> str:
+    rev = f" --revision {revision}" if revision else ""
+    return f"{hub_cli()} download {hub_id}{rev}"
+
+
 def _hub_message(model_cfg: ModelConfig, offline: bool, exc: Exception) -> str:
     hub_id = model_cfg.hub_id
-    rev = f" --revision {model_cfg.revision}" if model_cfg.revision else ""
     why = (
         "HF_HUB_OFFLINE=1 and it is not in the local Hugging Face cache"
         if offline
@@ -57,14 +68,14 @@ def _hub_message(model_cfg: ModelConfig, offline: bool, exc: Exception) -> str:
     )
     gated = (
         " Gemma models are gated: accept the license on the model page and run "
-        "`huggingface-cli login` first."
+        f"`{hub_cli()} login` first."
         if hub_id.startswith("google/")
         else ""
     )
     return (
         f"cannot load model {model_cfg.name!r} from the Hugging Face hub ({hub_id}): {why} "
         f"[{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}].\n"
-        f"Fix: on a connected machine run `huggingface-cli download {hub_id}{rev}` (the cache is "
+        f"Fix: on a connected machine run `{download_command(hub_id, model_cfg.revision)}` (the cache is "
         "HF_HOME, default ~/.cache/huggingface) and copy the cache here, then run with "
         "HF_HUB_OFFLINE=1; or use an offline model: model=tiny_qwen3, model=tiny_gemma3 or "
         f"model=smollm2_135m.{gated}"

@@ -14,31 +14,17 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dnd_ft.config.schema.model import SOURCES, ModelConfig
-from dnd_ft.data.formats.tokens import (
-    GEMMA,
-    GEMMA_SPECIAL_TOKENS,
-    HERMES_ADDED_TOKENS,
-    HERMES_SPECIAL_TOKENS,
-)
+from dnd_ft.chat import chat_template, control_strings, wants_think
+from dnd_ft.chat.tokens import GEMMA, SPECIAL_STRINGS
+from dnd_ft.models.config import SOURCES, ModelConfig
 from dnd_ft.models.errors import ModelLoadError
-from dnd_ft.models.templates import chat_template, wants_think
 
 log = logging.getLogger(__name__)
 
-# Control strings that are special tokens (skipped by decode(skip_special_tokens=True));
-# the tool-calling strings are plain added tokens so parsers still see them after decoding.
-_SPECIAL = {
-    *HERMES_SPECIAL_TOKENS,
-    GEMMA["bos"],
-    GEMMA["eos"],
-    GEMMA["pad"],
-    GEMMA["start_of_turn"],
-    GEMMA["end_of_turn"],
-}
 _DTYPES = {
     "float32": "float32",
     "fp32": "float32",
@@ -50,15 +36,18 @@ _DTYPES = {
 }
 
 
-def control_strings(chat_format: str) -> list[str]:
-    """Strings that must be single tokens for ``chat_format`` (none for ``template``)."""
-    if chat_format == "hermes":
-        return [*HERMES_SPECIAL_TOKENS, *HERMES_ADDED_TOKENS]
-    if chat_format == "functiongemma":
-        return list(GEMMA_SPECIAL_TOKENS)
-    if chat_format == "gemma3":  # stock Gemma 3: calls are plain text, no function tokens
-        return [GEMMA[k] for k in ("bos", "eos", "pad", "start_of_turn", "end_of_turn")]
-    return []
+@dataclass
+class PreparedTokenizer:
+    """A tokenizer made ready for the project, and what that changed.
+
+    ``added_ids``: control tokens added because the model's own vocabulary lacks them; their
+    embedding rows do not exist yet (`fit_to_tokenizer` creates them). ``base_vocab``: the
+    vocabulary size before adding, the rows whose mean initialises the new ones.
+    """
+
+    tokenizer: Any
+    added_ids: list[int] = field(default_factory=list)
+    base_vocab: int = 0
 
 
 def resolve_model_dir(model_cfg: ModelConfig, cache_dir: str | Path) -> Path:
@@ -93,8 +82,23 @@ def load_tokenizer(model_cfg: ModelConfig, cache_dir: str | Path):
     are each one token; a hub tokenizer lacking some gets them added (``load_model`` then
     grows the embeddings to match). The chat template is the project's for that format.
     """
-    tok, _, _ = _prepare_tokenizer(model_cfg, resolve_model_dir(model_cfg, cache_dir))
-    return tok
+    return load_prepared_tokenizer(model_cfg, cache_dir).tokenizer
+
+
+def load_prepared_tokenizer(model_cfg: ModelConfig, cache_dir: str | Path) -> PreparedTokenizer:
+    """`load_tokenizer`, with what the preparation added (for `fit_to_tokenizer`)."""
+    from transformers import AutoTokenizer
+
+    path = resolve_model_dir(model_cfg, cache_dir)
+    try:
+        tok = AutoTokenizer.from_pretrained(
+            str(path), trust_remote_code=model_cfg.trust_remote_code
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"cannot load the tokenizer of {model_cfg.name!r} from {path}: {exc}"
+        ) from exc
+    return prepare_tokenizer(tok, model_cfg, where=str(path))
 
 
 def load_model(
@@ -105,6 +109,7 @@ def load_model(
     device_map: Any = None,
     quantization: Any = None,
     attn_implementation: str | None = None,
+    prepared: PreparedTokenizer | None = None,
 ):
     """The causal LM of ``model_cfg``, its vocabulary matching ``load_tokenizer``'s.
 
@@ -112,11 +117,12 @@ def load_model(
     on a CPU-only machine, bfloat16 (float16 without bf16 support) with CUDA.
     ``quantization``: None, "4bit"/"8bit" (bitsandbytes, CUDA only) or a transformers
     quantization config. ``device_map`` and ``attn_implementation`` go to ``from_pretrained``.
+    ``prepared``: the tokenizer already loaded for this model (else it is loaded here).
     """
     from transformers import AutoModelForCausalLM
 
     path = resolve_model_dir(model_cfg, cache_dir)
-    tok, new_ids, old_len = _prepare_tokenizer(model_cfg, path)
+    prepared = prepared or load_prepared_tokenizer(model_cfg, cache_dir)
     torch_dtype = resolve_dtype(dtype)
     kwargs: dict[str, Any] = {
         "dtype": torch_dtype,
@@ -138,14 +144,7 @@ def load_model(
             "cache entry, delete it to rebuild; if transformers does not know the "
             "architecture, upgrade transformers"
         ) from exc
-    if new_ids or len(tok) > model.get_input_embeddings().num_embeddings:
-        from dnd_ft.models.embeddings import init_new_rows
-
-        init_new_rows(model, new_ids, len(tok), reference_rows=old_len)
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tok.pad_token_id
-    if model.generation_config is not None and model.generation_config.pad_token_id is None:
-        model.generation_config.pad_token_id = tok.pad_token_id
+    fit_to_tokenizer(model, prepared)
     log.info(
         "loaded %s (%s, %s) from %s in %.1f s",
         model_cfg.name,
@@ -155,6 +154,24 @@ def load_model(
         time.perf_counter() - start,
     )
     return model
+
+
+def fit_to_tokenizer(model: Any, prepared: PreparedTokenizer) -> None:
+    """Give ``model`` a row for every token of ``prepared`` and its pad id, in place.
+
+    Rows of added control tokens start at the mean of the existing rows (`init_new_rows`).
+    Every backend calls this after loading its model, so all train on the same vocabulary.
+    """
+    tok = prepared.tokenizer
+    if prepared.added_ids or len(tok) > model.get_input_embeddings().num_embeddings:
+        from dnd_ft.models.embeddings import init_new_rows
+
+        init_new_rows(model, prepared.added_ids, len(tok), reference_rows=prepared.base_vocab)
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tok.pad_token_id
+    generation = getattr(model, "generation_config", None)
+    if generation is not None and generation.pad_token_id is None:
+        generation.pad_token_id = tok.pad_token_id
 
 
 def resolve_dtype(dtype: Any = None):
@@ -205,39 +222,35 @@ def quantization_config(quantization: Any, compute_dtype: Any = None):
     )
 
 
-def _prepare_tokenizer(model_cfg: ModelConfig, path: Path):
-    """Load the folder's tokenizer and make it meet ``load_tokenizer``'s promises.
+def prepare_tokenizer(tok: Any, model_cfg: ModelConfig, where: str = "") -> PreparedTokenizer:
+    """Make ``tok`` meet ``load_tokenizer``'s promises, in place: fast, a pad token, each of
+    the chat format's control strings one token, and the project's chat template.
 
-    Returns (tokenizer, ids of tokens added here, length before adding).
+    Shared by every backend (the `unsloth` one gets its model from Unsloth but its tokenizer
+    from here), so what is trained is the same whichever loads the weights.
     """
     from tokenizers import AddedToken
-    from transformers import AutoTokenizer
 
-    try:
-        tok = AutoTokenizer.from_pretrained(
-            str(path), trust_remote_code=model_cfg.trust_remote_code
-        )
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"cannot load the tokenizer of {model_cfg.name!r} from {path}: {exc}"
-        ) from exc
+    where = where or model_cfg.name
     if not getattr(tok, "is_fast", False):
         raise ModelLoadError(
-            f"the tokenizer in {path} is not a fast tokenizer; the data stage needs offsets. "
+            f"the tokenizer in {where} is not a fast tokenizer; the data stage needs offsets. "
             "Add a tokenizer.json (tokenizer.save_pretrained with a fast tokenizer writes one)"
         )
-    old_len = len(tok)
+    base_vocab = len(tok)
     wanted = control_strings(model_cfg.chat_format)
     missing = [s for s in wanted if len(tok.encode(s, add_special_tokens=False)) != 1]
-    new_ids: list[int] = []
+    added: list[int] = []
     if missing:
         log.warning(
             "%s: adding control tokens missing from its tokenizer: %s",
             model_cfg.name,
             ", ".join(missing),
         )
-        tok.add_tokens([AddedToken(s, special=s in _SPECIAL, normalized=False) for s in missing])
-        new_ids = [tok.convert_tokens_to_ids(s) for s in missing]
+        tok.add_tokens(
+            [AddedToken(s, special=s in SPECIAL_STRINGS, normalized=False) for s in missing]
+        )
+        added = [tok.convert_tokens_to_ids(s) for s in missing]
     if tok.pad_token is None:
         tok.pad_token = _pick_pad(tok, model_cfg.chat_format)
         log.info("%s: no pad token, using %r", model_cfg.name, tok.pad_token)
@@ -246,10 +259,15 @@ def _prepare_tokenizer(model_cfg: ModelConfig, path: Path):
         tok.chat_template = chat_template(fmt, think=fmt == "hermes" and wants_think(model_cfg))
     elif not tok.chat_template:
         raise ModelLoadError(
-            f"model.chat_format=template but the tokenizer in {path} has no chat template; "
+            f"model.chat_format=template but the tokenizer in {where} has no chat template; "
             "pick a format: model.chat_format=hermes, gemma3 or functiongemma"
         )
-    return tok, new_ids, old_len
+    return PreparedTokenizer(tok, added, base_vocab)
+
+
+def control_token_ids(tokenizer: Any, chat_format: str) -> list[int]:
+    """Ids of the chat format's control tokens (each one token after `prepare_tokenizer`)."""
+    return sorted(set(tokenizer.convert_tokens_to_ids(control_strings(chat_format))))
 
 
 def _pick_pad(tok, chat_format: str) -> str:

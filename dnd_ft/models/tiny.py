@@ -15,11 +15,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from dnd_ft.config.schema.model import ModelConfig
+from dnd_ft.chat.templates import chat_template, wants_think
 from dnd_ft.models import gemma_tokenizer, hermes_tokenizer
 from dnd_ft.models.cache import cached_build, spec_hash
+from dnd_ft.models.config import ModelConfig
 from dnd_ft.models.errors import ModelLoadError
-from dnd_ft.models.templates import chat_template, wants_think
 
 log = logging.getLogger(__name__)
 

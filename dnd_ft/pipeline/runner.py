@@ -1,23 +1,29 @@
-"""Run the configured stages in order, with one failure policy for all of them."""
+"""Run the configured stages in order, with one failure policy for all of them.
+
+Whatever happens the run folder ends with a status.json that says so (docs/failures.md): ok,
+failed (which stage, the error), or interrupted (SIGINT/SIGTERM); the tracker is finished
+either way, and metrics.json never mixes this attempt's numbers with an older attempt's.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
-import traceback
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from dnd_ft.config.validate import validate
+from dnd_ft.core.context import RunContext
+from dnd_ft.core.metrics import Metrics
+from dnd_ft.errors import ConfigError
 from dnd_ft.pipeline import stages
-from dnd_ft.pipeline.context import RunContext
+from dnd_ft.pipeline.config import validate
 from dnd_ft.pipeline.manifest import write_manifest
-from dnd_ft.pipeline.metrics import Metrics
+from dnd_ft.pipeline.signals import signal_name, stop_on_signals
+from dnd_ft.pipeline.status import RunStatus, read_status
+from dnd_ft.utils.disk import DiskFullError, failed_path, is_disk_full
 from dnd_ft.utils.io import atomic_write_text
+from dnd_ft.utils.offline import environment, offline
 
 log = logging.getLogger(__name__)
 
@@ -25,48 +31,80 @@ log = logging.getLogger(__name__)
 def run_pipeline(cfg: DictConfig) -> Metrics:
     """Validate `cfg`, then run its stages; returns the run's metrics.
 
-    Whatever happens, the run folder ends with `status.json` (ok or failed, and which stage)
-    and the tracker is finished, so a failed run is never left looking like a running one.
+    Raises what a stage raised (a full disk as `DiskFullError`), after recording it; a
+    SIGTERM arrives as `Interrupted` (a KeyboardInterrupt), recorded as interrupted.
     """
-    validate(cfg)
-    if cfg.model.source != "hub":
-        # Offline models never need the hub; this also stops library look-ups and telemetry.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if "train" in cfg.stages:
-        # Unsloth must be imported before transformers/trl, so before any stage runs.
-        from dnd_ft.training.backends import preimport
-
-        preimport(cfg.trainer, cfg.model)
     run_dir = Path(cfg.paths.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    write_manifest(cfg, run_dir)
-    ctx = RunContext(cfg=cfg, run_dir=run_dir, metrics=Metrics(run_dir / "metrics.json"))
-    ctx.tracker = _open_tracker(cfg, run_dir)
-    status: dict[str, Any] = {"status": "running", "stage": None}
-    try:
-        for name in stages.ordered(list(cfg.stages)):
-            status["stage"] = name
-            log.info("stage %s: start", name)
-            start = time.perf_counter()
-            stages.load(name)(ctx)
-            seconds = time.perf_counter() - start
-            ctx.metrics.update({f"time/{name}_seconds": round(seconds, 3)})
-            log.info("stage %s: done in %.1fs", name, seconds)
-        status = {"status": "ok", "stage": None}
-    except BaseException as exc:
-        status.update(
-            status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
-        )
-        raise
-    finally:
-        atomic_write_text(run_dir / "status.json", json.dumps(status, indent=2) + "\n")
-        if ctx.tracker is not None:
-            ctx.tracker.finish(metrics=ctx.metrics.values, failed=status["status"] != "ok")
+    status = RunStatus(run_dir, stages.ordered(list(cfg.stages)))
+    fresh = read_status(run_dir) is None
+    with stop_on_signals(), environment(run_environment(cfg)):
+        try:
+            validate(cfg)
+        except ConfigError as exc:
+            if fresh:  # a new folder records why; an old run's record is left as it was
+                status.failed(exc)
+            raise
+        for name in status.data["stages"]:  # before any stage: Unsloth before transformers
+            if stages.STAGES[name].setup:
+                stages.resolve(stages.STAGES[name].setup)(cfg)
+        status.write()
+        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        write_manifest(cfg, run_dir)
+        ctx = RunContext(cfg=cfg, run_dir=run_dir, metrics=fresh_metrics(run_dir, cfg.stages))
+        ctx.tracker = _open_tracker(cfg, run_dir)
+        try:
+            for name in status.data["stages"]:
+                status.stage(name)
+                log.info("stage %s: start", name)
+                start = time.perf_counter()
+                stages.load(name)(ctx)
+                seconds = time.perf_counter() - start
+                ctx.metrics.update({f"time/{name}_seconds": round(seconds, 3)})
+                log.info("stage %s: done in %.1fs", name, seconds)
+            status.ok()
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through stop_on_signals
+            status.interrupted(signal_name(exc))
+            raise
+        except BaseException as exc:
+            if is_disk_full(exc) and not isinstance(exc, DiskFullError):
+                disk = DiskFullError(failed_path(exc) or run_dir, f"stage {status.data['stage']}")
+                status.failed(disk)
+                raise disk from exc
+            status.failed(exc)
+            raise
+        finally:
+            if ctx.tracker is not None:
+                ctx.tracker.finish(metrics=ctx.metrics.values, status=status.status)
     return ctx.metrics
 
 
-def _open_tracker(cfg: DictConfig, run_dir: Path) -> Any:
+def fresh_metrics(run_dir: Path, planned: list[str]) -> Metrics:
+    """The run's metrics, without an earlier attempt's keys for the stages about to run.
+
+    A rerun in the same folder (a resume, or ``stages=[eval]`` on a trained run) keeps what
+    the stages it skips measured, and starts clean for the ones it repeats: a failure
+    halfway can never leave the older attempt's numbers looking like this one's.
+    """
+    metrics = Metrics(run_dir / "metrics.json")
+    stale = [k for k in metrics.values if stages.owner(k) in set(planned)]
+    if stale:
+        log.info("dropping %d metrics of an earlier attempt of stages %s", len(stale), planned)
+        metrics.drop(stale)
+    return metrics
+
+
+def run_environment(cfg: DictConfig) -> dict[str, str]:
+    """Environment of one run, restored afterwards (a multirun's jobs share a process)."""
+    env: dict[str, str] = {}
+    if offline():
+        env["DND_FT_OFFLINE"] = "1"  # the user asked for no network: no asset fetches either
+    if cfg.model.source != "hub":
+        # Offline models never need the hub; this also stops library look-ups and telemetry.
+        env["HF_HUB_OFFLINE"] = "1"
+    return env
+
+
+def _open_tracker(cfg: DictConfig, run_dir: Path):
     if cfg.tracking.backend == "none":
         return None
     from dnd_ft.tracking import start_tracker

@@ -70,4 +70,4 @@ def _push_wandb(
     run = wandb.init(project=project, mode=mode, job_type="leaderboard", dir=str(files.html.parent))
     tracker = WandbTracker(run, files.html.parent, log_data_report=False)
     push(tracker, files.board, files.charts)
-    tracker.finish({}, failed=False)
+    tracker.finish({}, status="ok")

@@ -88,19 +88,22 @@ def load_corpus(
 def _add_file(
     result: ParseResult, path: Path, parsed: Parsed, first_use: dict[str, tuple[Path, int]]
 ) -> None:
-    """Add one parsed file to ``result``; ``first_use`` maps each id to where it was seen."""
+    """Add one parsed file to ``result``; ``first_use`` maps each id (case-folded: ids name
+    files, and macOS and Windows file systems ignore case) to where it was seen."""
     result.problems += parsed.problems
     meta = parsed.meta
     if meta.id is not None:
-        if meta.id in first_use:
-            other, line = first_use[meta.id]
+        key = meta.id.casefold()
+        if key in first_use:
+            other, line = first_use[key]
             result.problems.append(Problem(
                 path, meta.id_line, f"duplicate id {meta.id!r}: already used by "
-                f"{other}:{line}; ids must be unique across the corpus",
+                f"{other}:{line} (ids are compared ignoring case); ids must be unique "
+                "across the corpus",
             ))  # fmt: skip
             parsed.scenario = None
         else:
-            first_use[meta.id] = (path, meta.id_line)
+            first_use[key] = (path, meta.id_line)
     if parsed.scenario is not None:
         result.scenarios.append(parsed.scenario)
 

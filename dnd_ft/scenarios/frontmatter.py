@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,8 +29,31 @@ DEFAULT_CATEGORIES: tuple[str, ...] = (
     "downtime",
 )
 KEYS = ("id", "title", "category", "tags", "tools")
-# ids become record ids ``<id>/<flow>`` and file-system friendly names, so keep them plain
-_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# ids become record ids ``<id>/<flow>`` and file names: letters and digits of any script
+# (NFC, so "é" typed either way is one id), combining marks after the first character, and
+# ". _ -"; nothing a file system treats specially (no "/", spaces, controls or leading dot).
+ID_PUNCTUATION = "._-"
+ID_RULE = (
+    "'id' must start with a letter or digit and hold only letters, digits, combining marks, "
+    "'.', '_' or '-' (like goblin-ambush or taverne-élan)"
+)
+
+
+def normalize_id(value: str) -> str | None:
+    """``value`` in NFC when it is a valid scenario id, else None."""
+    text = unicodedata.normalize("NFC", value)
+    if not text or len(text.encode()) > 200 or not _id_char(text[0], first=True):
+        return None
+    return text if all(_id_char(ch) for ch in text[1:]) else None
+
+
+def _id_char(ch: str, first: bool = False) -> bool:
+    kind = unicodedata.category(ch)
+    if kind[0] == "L" or kind == "Nd":
+        return True
+    return not first and (kind[0] == "M" or ch in ID_PUNCTUATION)
+
+
 # libyaml's C loader is several times faster than the pure-Python one; both are "safe"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -88,14 +112,11 @@ def parse(
                 f"allowed keys: {', '.join(KEYS)}",
             )
         elif key == "id":
-            if isinstance(value, str) and _ID_RE.fullmatch(value):
-                meta.id, meta.id_line = value, line
+            normal = normalize_id(value) if isinstance(value, str) else None
+            if normal is not None:
+                meta.id, meta.id_line = normal, line
             else:
-                add(
-                    line,
-                    f"'id' must be a word of letters, digits, '.', '_' or '-' (like "
-                    f"goblin-ambush), got {value!r}",
-                )
+                add(line, f"{ID_RULE}, got {value!r}")
         elif key == "category":
             if isinstance(value, str) and value in categories:
                 meta.category = value

@@ -5,7 +5,7 @@
     tracker.summary({"train/eval_loss": 0.9})
     tracker.log_image("train/loss_curve", png_path)
     tracker.log_table("eval/samples", ["prompt", "reply"], rows)
-    tracker.finish(metrics, failed=False)    # the runner calls this in a finally block
+    tracker.finish(metrics, status="ok")    # the runner calls this in a finally block
 
 `dnd_ft.tracking.offline.read_offline_run(run_dir)` reads an offline run back.
 """
@@ -27,7 +27,7 @@ class Tracker(Protocol):
 
     def log_table(self, key: str, columns: list[str], rows: list[list[Any]]) -> None: ...
 
-    def finish(self, metrics: dict[str, Any], failed: bool) -> None: ...
+    def finish(self, metrics: dict[str, Any], status: str = "ok") -> None: ...
 
 
 def start_tracker(cfg: DictConfig, run_dir: Path) -> Tracker | None:

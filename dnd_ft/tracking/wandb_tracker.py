@@ -21,6 +21,9 @@ from dnd_ft.errors import StageError
 
 log = logging.getLogger(__name__)
 
+# W&B shows a run with a non-zero exit code as failed; interrupted runs keep the signal's code.
+EXIT_CODES = {"ok": 0, "failed": 1, "interrupted": 130}
+
 
 class WandbTracker:
     """Wraps a live `wandb.Run`; every method is a no-op after `finish`."""
@@ -60,20 +63,23 @@ class WandbTracker:
         if not self.finished and Path(path).is_file():
             self.run.save(str(path), base_path=str(self.run_dir), policy="now")
 
-    def finish(self, metrics: dict[str, Any], failed: bool) -> None:
-        """Final summary, the data report and the run log, then close (exit code 1 if failed)."""
+    def finish(self, metrics: dict[str, Any], status: str = "ok") -> None:
+        """Final summary, the data report and the run log, then close the run.
+
+        ``status``: the run's (ok, failed, interrupted), kept in the summary; the exit code
+        W&B records is 0, 1 or the interrupting signal's (130 for SIGINT, 143 for SIGTERM)."""
         if self.finished:
             return
         try:
             self.summary({k: v for k, v in metrics.items() if v is not None})
-            self.summary({"status": "failed" if failed else "ok"})
+            self.summary({"status": status})
             if self.log_data_report:
                 self._log_data_report()
             self.save_file(self.run_dir / "dnd_ft.log")
         finally:
             self.finished = True
             sync_file = Path(self.run.settings.sync_file) if self.run.offline else None
-            self.run.finish(exit_code=1 if failed else 0)
+            self.run.finish(exit_code=EXIT_CODES.get(status, 1))
             if sync_file is not None:
                 _wait_until_closed(sync_file)
 

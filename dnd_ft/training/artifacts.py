@@ -1,4 +1,4 @@
-"""What a training run leaves behind: the adapter, the merged model, the loss curve, memory."""
+"""What a training run leaves behind: the adapter (or full model), the loss curve, memory."""
 
 from __future__ import annotations
 
@@ -10,10 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
-
-from dnd_ft.training.backends.base import Backend, LoadedModel
-from dnd_ft.training.precision import Precision
+from dnd_ft.training.backends.base import LoadedModel
 from dnd_ft.utils.io import atomic_dir, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -32,19 +29,14 @@ def save_adapter(loaded: LoadedModel, out: Path) -> Path:
     return out
 
 
-def save_merged(
-    backend: Backend,
-    loaded: LoadedModel,
-    adapter_dir: Path | None,
-    out: Path,
-    model_cfg: DictConfig,
-    cache_dir: Path,
-    precision: Precision,
-) -> Path:
-    """A standalone model: safetensors weights, config, tokenizer and chat template."""
+def save_full_model(loaded: LoadedModel, out: Path) -> Path:
+    """A full fine-tune's weights as a standalone model: safetensors, config, tokenizer and
+    chat template (merging a LoRA adapter is the export stage's job)."""
     with atomic_dir(out) as tmp:
-        backend.save_merged(loaded, adapter_dir or Path(), tmp, model_cfg, cache_dir, precision)
-    log.info("merged model written to %s", out)
+        loaded.model.config.use_cache = True  # the saved model is for inference
+        loaded.model.save_pretrained(str(tmp))
+        loaded.tokenizer.save_pretrained(str(tmp))
+    log.info("fine-tuned model written to %s", out)
     return out
 
 

@@ -1,4 +1,4 @@
-"""Config checks of the `trainer` group, registered with `dnd_ft.config.validate`.
+"""Config checks of the `trainer` group (wired in by the stage registry, dnd_ft.pipeline.stages).
 
 Two kinds: plain value checks that always run, and hardware checks (qlora, unsloth, bf16,
 fp16 need CUDA) that run only when the `train` stage is in `stages`, so a config that only
@@ -13,24 +13,19 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from dnd_ft.config.schema.trainer import BACKENDS, METHODS, PRECISIONS, SCHEDULERS
-from dnd_ft.config.validate import register_check
+from dnd_ft.config.checks import one_of
+from dnd_ft.training.config import BACKENDS, METHODS, PRECISIONS, SCHEDULERS
 from dnd_ft.utils.hardware import Hardware, detect
 
 CPU_FIX = "on this machine use trainer=cpu (LoRA, fp32) with a small model such as model=tiny_qwen3"
 
 
-def _one_of(key: str, value: object, allowed: tuple[str, ...]) -> Iterable[str]:
-    if value not in allowed:
-        yield f"{key}: {value!r} is not one of {', '.join(allowed)}"
-
-
 def check_values(t: DictConfig) -> Iterable[str]:
     """Checks that depend only on the trainer config itself."""
-    yield from _one_of("trainer.backend", t.backend, BACKENDS)
-    yield from _one_of("trainer.method", t.method, METHODS)
-    yield from _one_of("trainer.precision", t.precision, PRECISIONS)
-    yield from _one_of("trainer.lr_scheduler", t.lr_scheduler, SCHEDULERS)
+    yield from one_of("trainer.backend", t.backend, BACKENDS)
+    yield from one_of("trainer.method", t.method, METHODS)
+    yield from one_of("trainer.precision", t.precision, PRECISIONS)
+    yield from one_of("trainer.lr_scheduler", t.lr_scheduler, SCHEDULERS)
     if not t.learning_rate > 0:
         yield f"trainer.learning_rate: must be > 0, got {t.learning_rate}"
     if t.embedding_learning_rate is not None and not t.embedding_learning_rate > 0:
@@ -111,7 +106,6 @@ def check_hardware(t: DictConfig, model: DictConfig, hw: Hardware) -> Iterable[s
         )
 
 
-@register_check
 def check_trainer(cfg: DictConfig) -> Iterable[str]:
     """The registered check: values always, hardware only when this run trains."""
     yield from check_values(cfg.trainer)

@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from dnd_ft.errors import DndFtError, StageError
 from dnd_ft.training.callbacks import NonFiniteLoss
+from dnd_ft.utils.disk import DiskFullError, failed_path, is_disk_full
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -47,9 +48,11 @@ def diverged_message(cfg: DictConfig, exc: NonFiniteLoss, precision: str, data_d
 def load_message(cfg: DictConfig, exc: BaseException) -> str:
     m = cfg.model
     where = {"hub": m.hub_id, "local": m.local_path, "gguf_asset": m.gguf_asset}.get(m.source, "")
+    from dnd_ft.models.hub import download_command
+
     hint = (
         "the hub is not reachable from here (offline): download it where there is network "
-        f"(huggingface-cli download {m.hub_id}) and copy the Hugging Face cache, or set "
+        f"({download_command(m.hub_id, m.revision)}) and copy the Hugging Face cache, or set "
         "model.source=local model.local_path=<folder>"
         if m.source == "hub"
         else "check the model files exist and are complete"
@@ -63,7 +66,7 @@ def load_message(cfg: DictConfig, exc: BaseException) -> str:
 @contextmanager
 def loading_errors(cfg: DictConfig) -> Iterator[None]:
     """Around model loading: missing files, no network, a backend that is not installed,
-    LoRA target modules the model does not have."""
+    LoRA target modules the model does not have, a full disk (building a cached model)."""
     try:
         yield
     except DndFtError:
@@ -74,6 +77,8 @@ def loading_errors(cfg: DictConfig) -> Iterator[None]:
             f"({exc}); pip install 'dnd-ft[cuda]' on a CUDA machine, or use trainer=cpu"
         ) from exc
     except BaseException as exc:
+        if is_disk_full(exc):  # before OSError below: ENOSPC is an OSError too
+            raise DiskFullError(failed_path(exc) or cfg.paths.cache_dir, "the model") from exc
         if is_oom(exc):
             raise StageError(oom_message(cfg, "the device")) from exc
         if isinstance(exc, ValueError) and "target module" in str(exc).lower():
@@ -88,13 +93,18 @@ def loading_errors(cfg: DictConfig) -> Iterator[None]:
 
 
 @contextmanager
-def training_errors(cfg: DictConfig, device: str, precision: str, data_dir: str) -> Iterator[None]:
-    """Around the training loop: divergence and out-of-memory become StageErrors."""
+def training_errors(
+    cfg: DictConfig, device: str, precision: str, data_dir: str, out_dir: str
+) -> Iterator[None]:
+    """Around the training loop: divergence, out-of-memory and a disk too full for the
+    checkpoints (in ``out_dir``) become StageErrors."""
     try:
         yield
     except NonFiniteLoss as exc:
         raise StageError(diverged_message(cfg, exc, precision, data_dir)) from exc
     except BaseException as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(failed_path(exc) or out_dir, "a checkpoint") from exc
         if is_oom(exc):
             raise StageError(oom_message(cfg, device)) from exc
         raise

@@ -1,4 +1,4 @@
-"""The `train` stage: data splits in, a PEFT adapter (and optionally a merged model) out.
+"""The `train` stage: data splits in, a PEFT adapter (or a fully fine-tuned model) out.
 
     python -m dnd_ft stages=[data,train] model=tiny_qwen3 debug=smoke
     python -m dnd_ft ... hydra.run.dir=<old run dir>       # resumes (trainer.resume=auto)
@@ -7,7 +7,9 @@ Reads run_dir/data/{train,val}.jsonl (from the data stage), writes:
     run_dir/train/checkpoints/checkpoint-N/   periodic, keep-last-N, COMPLETE marker last
     run_dir/train/loss_curve.png, history.json, summary.json
     run_dir/adapter/                          PEFT adapter + tokenizer (lora / qlora)
-    run_dir/merged/                           with trainer.merge=true, or method=full
+    run_dir/merged/                           the whole model (method=full)
+
+Merging an adapter into its base is the export stage's (stages=[..., export]).
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dnd_ft.errors import ConfigError, StageError
-from dnd_ft.pipeline.context import RunContext
 from dnd_ft.training import backends, checkpoints
 from dnd_ft.training.batching import Example, packed_rows, packing_efficiency, plain_rows
 from dnd_ft.training.checks import check_trainer
 from dnd_ft.training.precision import resolve
 from dnd_ft.utils.hardware import detect
 from dnd_ft.utils.io import atomic_write_text
+
+if TYPE_CHECKING:
+    from dnd_ft.core.context import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,7 @@ def run(ctx: RunContext) -> None:
     log.info("train: %d examples (%d tokens) in %d rows%s; %d val examples", len(train_ex),
              stats["tokens"], len(rows), " (packed)" if t.packing else "", len(val_ex))  # fmt: skip
 
-    with training_errors(cfg, hw.accelerator, precision.name, str(data_dir)):
+    with training_errors(cfg, hw.accelerator, precision.name, str(data_dir), str(train_dir)):
         result = loop.train(
             loaded, rows, plain_rows(val_ex), t, train_dir / "checkpoints", precision,
             resume_from=resume_from, tracker=ctx.tracker, checkpoint_info=info,
@@ -71,15 +75,11 @@ def run(ctx: RunContext) -> None:
     metrics = _metrics(result, train_ex, rows, stats, int(t.max_length), t.packing)
     metrics["train/peak_memory_mb"] = round(artifacts.peak_memory_mb(hw.accelerator), 1)
 
-    # The models: adapter (lora/qlora), merged copy when asked (always for a full fine-tune).
-    if loaded.method != "full":
+    # The model: an adapter (lora/qlora) or the whole fine-tuned model (full).
+    if loaded.method == "full":
+        ctx.artifacts["merged_dir"] = artifacts.save_full_model(loaded, ctx.run_dir / "merged")
+    else:
         ctx.artifacts["adapter_dir"] = artifacts.save_adapter(loaded, ctx.run_dir / "adapter")
-    if t.merge or loaded.method == "full":
-        with loading_errors(cfg):
-            ctx.artifacts["merged_dir"] = artifacts.save_merged(
-                backend, loaded, ctx.artifacts.get("adapter_dir"), ctx.run_dir / "merged",
-                cfg.model, Path(cfg.paths.cache_dir), precision,
-            )  # fmt: skip
 
     # The record: metrics, history, loss curve, summary; the same to the tracker.
     artifacts.write_history(result.history, train_dir / "history.json")
@@ -103,13 +103,9 @@ def encode_split(
     data_dir: Path, split: str, tokenizer: Any, max_length: int, required: bool = True
 ) -> tuple[list[Example], dict[str, int]]:
     """Tokenize one split; examples longer than max_length are cut, ones with no loss dropped."""
-    from dnd_ft.data.formats.base import Rendered
-    from dnd_ft.data.tokenize import encode
-
-    try:
-        from dnd_ft.data import load_split
-    except ImportError:  # the package re-export is optional; rows.py is where it lives
-        from dnd_ft.data.rows import load_split
+    from dnd_ft.chat.base import Rendered
+    from dnd_ft.chat.tokenize import encode
+    from dnd_ft.data.rows import load_split
 
     path = data_dir / f"{split}.jsonl"
     if not path.is_file():

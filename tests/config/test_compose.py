@@ -11,12 +11,12 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigAttributeError
 
-from dnd_ft.config.store import CONFIG_DIR, GROUP_SCHEMAS
-from dnd_ft.config.validate import validate
+from dnd_ft.config.store import CONFIG_DIR
 from dnd_ft.errors import ConfigError
+from dnd_ft.pipeline.config import OVERLAYS, validate
+from dnd_ft.pipeline.stages import GROUPS as REGISTERED
 
-GROUPS = sorted(GROUP_SCHEMAS)
-OVERLAYS = ("experiment", "debug", "sweep")
+GROUPS = sorted(REGISTERED)
 
 
 def _options(group: str) -> list[str]:
@@ -113,6 +113,36 @@ def test_cli_cross_field_error_is_one_message(tmp_path):
     )
     assert proc.returncode == 1
     assert "data.split: train+val+test must be non-negative and sum to 1" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize(
+    "override,key,hint",
+    [
+        ("+trainer.lr=1", "trainer.lr", "did you mean trainer.learning_rate?"),
+        ("+trainer.lora.rr=3", "trainer.lora.rr", "did you mean trainer.lora.r?"),
+        ("+lerning=1", "lerning", "not a key of the top level"),
+        ("+tools.specs.0.bogus=1", "tools.specs[0].bogus", "known: name, description"),
+        ("+trainer.merge=true", "trainer.merge", "the export stage writes the merged model"),
+    ],
+)
+def test_plus_override_of_an_unknown_key_is_refused_by_name(compose_cfg, override, key, hint):
+    cfg = compose_cfg(override)  # Hydra lets `+` add the key ...
+    with pytest.raises(ConfigError) as info:  # ... the schema check refuses it by name
+        validate(cfg)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{key}: ") and hint in problem
+
+
+def test_free_form_json_schema_keys_are_not_refused(compose_cfg):
+    cfg = compose_cfg("+tools.specs.0.parameters.properties.notation.pattern=x")
+    validate(cfg)
+
+
+def test_cli_plus_override_fails_at_startup_without_traceback(tmp_path):
+    proc = _cli("+trainer.lr=1", "stages=[data]", f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "trainer.lr: not a key of trainer (did you mean trainer.learning_rate?" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
 
 

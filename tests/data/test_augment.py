@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from dnd_ft.config.schema.data import AugmentConfig
 from dnd_ft.data.augment import AugmentContext, augment_records, enabled_techniques
 from dnd_ft.data.augment.common import iter_calls, result_of
 from dnd_ft.data.augment.srd import plural
+from dnd_ft.data.config import AugmentConfig
 from dnd_ft.scenarios.corpus import load_corpus
 from dnd_ft.scenarios.records import iter_records
 from dnd_ft.tools import SRD, ToolRegistry

@@ -7,9 +7,8 @@ from collections.abc import Callable
 import pytest
 from omegaconf import DictConfig
 
-import dnd_ft.data.checks  # noqa: F401  (registers the checks)
-from dnd_ft.config.validate import validate
 from dnd_ft.errors import ConfigError
+from dnd_ft.pipeline.config import validate
 
 
 def test_default_data_config_is_valid(compose_cfg: Callable[..., DictConfig]) -> None:
@@ -24,6 +23,14 @@ def test_default_data_config_is_valid(compose_cfg: Callable[..., DictConfig]) ->
         ("data.augment.splits=[train,dev]", r"data.augment.splits: \['dev'\] are not splits"),
         ("data.max_length=0", r"data.max_length: 0 must be a positive"),
         ("data.scenario_dirs=[]", r"data.scenario_dirs: list at least one"),
+        (
+            "data.scenario_dirs=[/no/such/folder]",
+            r"data.scenario_dirs: /no/such/folder does not exist",
+        ),
+        (
+            "paths.scenarios_dir=/no/such/folder",
+            r"data.scenario_dirs: /no/such/folder does not exist",
+        ),
     ],
 )
 def test_bad_data_settings_are_named(

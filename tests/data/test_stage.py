@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
-from dnd_ft.config.schema.data import DataConfig
-from dnd_ft.data.formats import get_format, load_format
+from dnd_ft.chat.formats import get_format, load_format
+from dnd_ft.core.context import RunContext
+from dnd_ft.core.metrics import Metrics
+from dnd_ft.data.config import DataConfig
 from dnd_ft.data.rows import load_split
 from dnd_ft.data.stage import build_datasets, run
 from dnd_ft.errors import StageError
-from dnd_ft.pipeline.context import RunContext
-from dnd_ft.pipeline.metrics import Metrics
 from dnd_ft.tools import ToolRegistry
 from tests.data.conftest import SCENARIOS
 
@@ -39,16 +39,20 @@ def data_cfg(compose_cfg: Callable[..., DictConfig]) -> Callable[..., DictConfig
 
 
 def test_stage_writes_loadable_leak_free_splits(data_cfg: Callable[..., DictConfig]) -> None:
-    from datasets import load_dataset
+    from datasets import load_dataset, load_from_disk
 
     ctx = run_stage(data_cfg())
     out = ctx.artifacts["data_dir"]
     assert out == ctx.run_dir / "data"
     assert sorted(p.name for p in out.iterdir()) == [
-        "format.json", "report.json", "report.md", "test.jsonl", "train.jsonl", "val.jsonl"]  # fmt: skip
+        "format.json", "hf", "report.json", "report.md", "test.jsonl", "train.jsonl",
+        "val.jsonl"]  # fmt: skip
     files = {s: str(out / f"{s}.jsonl") for s in SPLITS}
-    ds = load_dataset("json", data_files=files)
+    ds = load_dataset("json", data_files=files, cache_dir=str(ctx.run_dir / "hf-cache"))
     assert sum(ds[s].num_rows for s in SPLITS) == 6  # one row per flow
+    saved = load_from_disk(str(out / "hf"))  # the same rows, ready for push_to_hub
+    assert {s: saved[s].num_rows for s in SPLITS} == {s: ds[s].num_rows for s in SPLITS}
+    assert saved["train"][0]["text"] == ds["train"][0]["text"]
     rows = {s: load_split(out, s) for s in SPLITS}
     owners = {r["scenario_id"]: s for s in SPLITS for r in rows[s]}
     assert all(owners[r["scenario_id"]] == s for s in SPLITS for r in rows[s])  # leak-free

@@ -56,7 +56,7 @@ def tiny_lm() -> tuple[Any, Any]:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
 
-    from dnd_ft.data.formats.tokens import HERMES_ADDED_TOKENS, HERMES_SPECIAL_TOKENS
+    from dnd_ft.chat.tokens import HERMES_ADDED_TOKENS, HERMES_SPECIAL_TOKENS
 
     raw = Tokenizer(models.BPE())
     raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dnd_ft.config.validate import validate
 from dnd_ft.errors import ConfigError
+from dnd_ft.pipeline.config import validate
 
 
 def test_defaults(compose_cfg):
@@ -29,8 +29,8 @@ def test_defaults(compose_cfg):
     (["eval.do_sample=true", "eval.temperature=0"], "eval.temperature: must be > 0"),
     (["eval.metrics.min_words=10", "eval.metrics.max_words=5"], "eval.metrics: need 0 <= min_words <= max_words"),
     (["eval.max_new_tokens=4096"], "eval.max_new_tokens: 4096 leaves no room"),
-    (["eval.baseline_model=qwen9"], "eval.baseline_model: no configs/model/qwen9.yaml"),
-    (["eval.judge.enabled=true", "eval.judge.model=nope"], "eval.judge.model: no configs/model/nope.yaml"),
+    (["eval.baseline_model=qwen9"], "eval.baseline_model: no model config 'qwen9'; use one of functiongemma_270m"),
+    (["eval.judge.enabled=true", "eval.judge.model=nope"], "eval.judge.model: no model config 'nope'"),
     (["eval.adapter_dir=/no/such/adapter"], "eval.adapter_dir: /no/such/adapter is not a folder"),
 ])  # fmt: skip
 def test_bad_eval_settings_are_reported(compose_cfg, overrides, message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dnd_ft.data.formats import get_format
+from dnd_ft.chat.formats import get_format
 from dnd_ft.evaluation.generate import build_prompts, dm_turns, generate_texts, left_pad, predict
 
 

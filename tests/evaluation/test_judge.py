@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
-from dnd_ft.data.formats import get_format
+from dnd_ft.chat.formats import get_format
 from dnd_ft.evaluation.generate import dm_turns, gold_turn
 from dnd_ft.evaluation.judge import (
     RUBRIC,
     judge_cases,
     judge_messages,
-    load_model_config,
     parse_score,
     run_judge,
 )
@@ -57,12 +54,3 @@ def test_run_judge_mechanics_on_a_tiny_model(tiny_lm, example):
     assert result["n_judged"] == 2
     assert 0.0 <= result["judge_parse_rate"] <= 1.0
     assert result["judge_score"] is None or 1 <= result["judge_score"] <= 5
-
-
-def test_load_model_config():
-    cfg = load_model_config("tiny_qwen3")
-    assert (
-        cfg.name == "tiny_qwen3" and cfg.chat_format == "hermes" and cfg.tiny.num_hidden_layers >= 1
-    )
-    with pytest.raises(FileNotFoundError, match="eval.judge.model names a configs/model/ file"):
-        load_model_config("no_such_model")

@@ -8,7 +8,7 @@ import pytest
 
 from dnd_ft.evaluation.generate import dm_turns, gold_turn
 from dnd_ft.evaluation.outputs import log_to_tracker, render_markdown, write_reports
-from dnd_ft.evaluation.scoring import ScoringOptions, score_predictions
+from dnd_ft.evaluation.scoring import options_from_config, score_predictions
 from dnd_ft.tools.registry import ToolRegistry
 
 
@@ -87,7 +87,7 @@ def test_options_from_config():
     from omegaconf import OmegaConf
 
     cfg = OmegaConf.create({"free_text_args": [], "min_words": 1})
-    opts = ScoringOptions.from_config(cfg)
+    opts = options_from_config(cfg)
     assert opts.free_text_args == [] and opts.min_words == 1 and opts.max_words == 250
 
 

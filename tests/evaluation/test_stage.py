@@ -11,11 +11,12 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
-from dnd_ft.config.store import CONFIG_DIR, register_configs
+from dnd_ft.config.store import CONFIG_DIR
+from dnd_ft.core.context import RunContext
+from dnd_ft.core.metrics import Metrics
 from dnd_ft.errors import StageError
 from dnd_ft.evaluation import stage
-from dnd_ft.pipeline.context import RunContext
-from dnd_ft.pipeline.metrics import Metrics
+from dnd_ft.pipeline.config import register_configs
 
 FAST = [
     "model=tiny_qwen3",

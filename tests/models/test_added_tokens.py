@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dnd_ft.data.formats.tokens import HERMES_ADDED_TOKENS
+from dnd_ft.chat.tokens import HERMES_ADDED_TOKENS
 from dnd_ft.models import load_model, load_tokenizer
 from dnd_ft.models.hermes_tokenizer import base_tokenizer_dir
 

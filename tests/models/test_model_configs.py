@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dnd_ft.config.schema.model import CHAT_FORMATS, FAMILIES, SOURCES
+from dnd_ft.models.config import CHAT_FORMATS, FAMILIES, SOURCES
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "configs" / "model"
 NAMES = sorted(p.stem for p in MODEL_DIR.glob("*.yaml"))

@@ -36,7 +36,7 @@ def test_hub_model_not_cached_says_how_to_get_it(
     with pytest.raises(ModelLoadError, match=r"Qwen/Qwen3-0\.6B") as info:
         loader(cfg_of("qwen3_0_6b"), tmp_path)
     message = str(info.value)
-    assert "huggingface-cli download Qwen/Qwen3-0.6B" in message
+    assert "hf download Qwen/Qwen3-0.6B" in message
     assert "HF_HUB_OFFLINE=1" in message and "model=tiny_qwen3" in message
     assert isinstance(info.value, StageError)
 
@@ -45,7 +45,7 @@ def test_hub_model_not_cached_says_how_to_get_it(
 def test_gated_gemma_hint_and_pinned_revision(tmp_path: Path, cfg_of: CfgOf) -> None:
     with pytest.raises(ModelLoadError, match="--revision abc123") as info:
         resolve_model_dir(cfg_of("gemma3_270m", revision="abc123"), tmp_path)
-    assert "huggingface-cli login" in str(info.value)
+    assert "hf login" in str(info.value)
 
 
 def test_hub_without_hub_id(tmp_path: Path, cfg_of: CfgOf) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dnd_ft.data.formats.tokens import HERMES_ADDED_TOKENS
+from dnd_ft.chat.tokens import HERMES_ADDED_TOKENS
 from dnd_ft.models import load_model, load_tokenizer, resolve_model_dir
 
 pytestmark = pytest.mark.slow
@@ -19,7 +19,7 @@ def smollm2(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, dict[st
     import yaml
     from omegaconf import OmegaConf
 
-    from dnd_ft.config.schema.model import ModelConfig
+    from dnd_ft.models.config import ModelConfig
 
     path = Path(__file__).resolve().parents[2] / "configs" / "model" / "smollm2_135m.yaml"
     data = {k: v for k, v in yaml.safe_load(path.read_text()).items() if k != "defaults"}

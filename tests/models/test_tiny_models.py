@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dnd_ft.data.formats.tokens import (
+from dnd_ft.chat.tokens import (
     GEMMA_SPECIAL_TOKENS,
     HERMES_ADDED_TOKENS,
     HERMES_SPECIAL_TOKENS,
@@ -160,3 +160,14 @@ def test_gemma_bos_and_qwen_no_bos(models_cache: Path, cfg_of: CfgOf) -> None:
     qwen = load_tokenizer(cfg_of("tiny_qwen3"), models_cache)
     assert qwen.bos_token is None and qwen.eos_token == "<|im_end|>"
     assert qwen("hi")["input_ids"] == qwen("hi", add_special_tokens=False)["input_ids"]
+
+
+def test_data_stage_detects_the_think_block_of_qwen3_only(models_cache: Path, cfg_of: Any) -> None:
+    from types import SimpleNamespace
+
+    from dnd_ft.chat import chat_template, get_format
+    from dnd_ft.models import load_tokenizer
+
+    assert get_format("hermes", load_tokenizer(cfg_of("tiny_qwen3"), models_cache)).think is True
+    smollm_like = SimpleNamespace(chat_template=chat_template("hermes"))  # what smollm2_135m gets
+    assert get_format("hermes", smollm_like).think is False

@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
+from dnd_ft.core.metrics import Metrics
 from dnd_ft.errors import ConfigError, StageError
 from dnd_ft.pipeline import runner, stages
-from dnd_ft.pipeline.metrics import Metrics
 
 
 def test_run_folder_has_config_manifest_metrics_status(compose_cfg, tmp_path):
@@ -44,7 +44,9 @@ def _broken_stage(ctx):
 
 
 def test_failed_stage_marks_the_run_failed(compose_cfg, tmp_path, monkeypatch):
-    monkeypatch.setitem(stages.STAGES, "data", f"{__name__}:_broken_stage")
+    monkeypatch.setitem(
+        stages.STAGES, "data", stages.Stage(f"{__name__}:_broken_stage", ("data/",))
+    )
     cfg = compose_cfg("stages=[data]")
     with pytest.raises(StageError, match="broken on purpose"):
         runner.run_pipeline(cfg)

@@ -89,8 +89,8 @@ def test_duplicate_ids_across_files(fixtures: Path, registry: ToolRegistry) -> N
     first, second = fixtures / "dupes" / "a_first.md", fixtures / "dupes" / "sub" / "b_second.md"
     assert [s.path for s in result.scenarios] == [first]
     assert [str(p) for p in result.problems] == [
-        f"{second}:2: duplicate id 'goblin-ambush': already used by {first}:2; "
-        "ids must be unique across the corpus"
+        f"{second}:2: duplicate id 'goblin-ambush': already used by {first}:2 (ids are "
+        "compared ignoring case); ids must be unique across the corpus"
     ]
 
 
@@ -184,7 +184,14 @@ def test_dm_turn_after_unanswered_call_is_reported_once(registry: ToolRegistry) 
         ("id: a\ncategory: combat\nid: b",
          ["t.md:4: front-matter key 'id' is given twice (first on line 2); keep one"]),
         ("id: a b\ncategory: combat",
-         ["t.md:2: 'id' must be a word of letters, digits, '.', '_' or '-' (like goblin-ambush), got 'a b'"]),
+         ["t.md:2: 'id' must start with a letter or digit and hold only letters, digits, combining "
+          "marks, '.', '_' or '-' (like goblin-ambush or taverne-élan), got 'a b'"]),
+        ("id: .hidden\ncategory: combat", ["t.md:2: 'id' must start with a letter or digit and "
+         "hold only letters, digits, combining marks, '.', '_' or '-' (like goblin-ambush or "
+         "taverne-élan), got '.hidden'"]),
+        ("id: a/b\ncategory: combat", ["t.md:2: 'id' must start with a letter or digit and hold "
+         "only letters, digits, combining marks, '.', '_' or '-' (like goblin-ambush or "
+         "taverne-élan), got 'a/b'"]),
         ("id: a\ncategory: combat\ntags: goblins",
          ["t.md:4: 'tags' must be a list of names, like [a, b], got 'goblins'"]),
         ("id: a\ncategory: combat\ntools: [roll_dice, roll_dice]",
@@ -198,3 +205,42 @@ def test_front_matter_problems(
         f"---\n{front_matter}\n---\n## System\nDM.\n## Conversation\n### Player\nQ?\n### DM\nA.\n"
     )
     assert [str(p) for p in parse_text(text, "t.md", registry).problems] == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("taverne-élan", "taverne-élan"),  # composed é
+        ("taverne-e\u0301lan", "taverne-élan"),  # e + combining acute: NFC makes it one id
+        ("дракон-3", "дракон-3"),
+        ("竜の洞窟", "竜の洞窟"),
+        ("ऋषि-मंदिर", "ऋषि-मंदिर"),  # vowel signs are combining marks
+    ],
+)
+def test_ids_of_any_script_are_accepted_in_nfc(
+    registry: ToolRegistry, written: str, stored: str
+) -> None:
+    text = (
+        f"---\nid: {written}\ncategory: combat\n---\n## System\nDM.\n## Conversation\n"
+        "### Player\nQ?\n### DM\nA.\n"
+    )
+    result = parse_text(text, "t.md", registry)
+    assert result.problems == []
+    assert [s.id for s in result.scenarios] == [stored]
+
+
+def test_ids_that_differ_only_in_case_or_normal_form_are_duplicates(
+    registry: ToolRegistry, tmp_path
+) -> None:
+    from dnd_ft.scenarios.corpus import load_corpus
+
+    body = "category: combat\n---\n## System\nDM.\n## Conversation\n### Player\nQ?\n### DM\nA.\n"
+    (tmp_path / "a.md").write_text(f"---\nid: Taverne-élan\n{body}", encoding="utf-8")
+    (tmp_path / "b.md").write_text(f"---\nid: taverne-e\u0301lan\n{body}", encoding="utf-8")
+    corpus = load_corpus([str(tmp_path)], registry)
+    assert len(corpus.scenarios) == 1
+    (problem,) = [str(p) for p in corpus.problems]
+    assert problem.startswith(
+        f"{tmp_path / 'b.md'}:2: duplicate id 'taverne-élan': already used by"
+    )
+    assert "ignoring case" in problem

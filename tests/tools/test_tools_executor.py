@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from dnd_ft.config.store import CONFIG_DIR, register_configs
+from dnd_ft.config.store import CONFIG_DIR
+from dnd_ft.pipeline.config import register_configs
 from dnd_ft.tools.errors import ToolExecutionError
 from dnd_ft.tools.executors import SRD, ToolExecutor
 from dnd_ft.tools.registry import ToolRegistry

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from dnd_ft.config.schema.tools import ToolsConfig
+from dnd_ft.tools.config import ToolsConfig
 from dnd_ft.tools.errors import RegistryError, UnknownToolError
 from dnd_ft.tools.registry import ToolRegistry, default_registry_path
 

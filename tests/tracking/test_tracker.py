@@ -47,7 +47,7 @@ def test_offline_run_records_history_summary_media_and_config(compose_cfg, tmp_p
     tracker.summary({"train/loss_last": 1.2, "train/backend": "hf"})
     tracker.log_image("train/loss_curve", _png(tmp_path / "curve.png"))
     tracker.log_table("eval/samples", ["prompt", "reply"], [["hi", "roll initiative"]])
-    tracker.finish(metrics={"train/steps": 3, "train/eval_loss": None}, failed=False)
+    tracker.finish(metrics={"train/steps": 3, "train/eval_loss": None}, status="ok")
     tracker.log({"train/loss": 9.0})  # after finish: ignored, not an error
 
     run = read_offline_run(run_dir)
@@ -70,7 +70,7 @@ def test_offline_run_records_history_summary_media_and_config(compose_cfg, tmp_p
 
 def test_a_failed_run_is_finished_with_exit_code_1(compose_cfg, tmp_path):
     tracker = start_tracker(compose_cfg("tracking=wandb"), tmp_path)
-    tracker.finish(metrics={}, failed=True)
+    tracker.finish(metrics={}, status="failed")
     run = read_offline_run(tmp_path)
     assert run.exit_code == 1 and run.summary["status"] == "failed"
 
@@ -79,7 +79,7 @@ def test_wandb_mode_in_the_environment_wins(compose_cfg, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
     tracker = start_tracker(compose_cfg("tracking=wandb", "tracking.mode=offline"), tmp_path)
     tracker.log({"train/loss": 1.0}, step=1)
-    tracker.finish(metrics={"train/loss_last": 1.0}, failed=False)
+    tracker.finish(metrics={"train/loss_last": 1.0}, status="ok")
     assert not list(tmp_path.glob("wandb/offline-run-*"))
 
 
@@ -95,7 +95,7 @@ def test_reader_stops_cleanly_at_a_torn_tail(compose_cfg, tmp_path):
     tracker = start_tracker(compose_cfg("tracking=wandb"), tmp_path / "run")
     for step in range(1, 6):
         tracker.log({"train/loss": 1.0 / step}, step=step)
-    tracker.finish(metrics={}, failed=False)
+    tracker.finish(metrics={}, status="ok")
     whole = read_offline_run(tmp_path / "run")
     data = whole.path.read_bytes()
     torn = tmp_path / "run-torn.wandb"
@@ -120,7 +120,7 @@ def test_finish_waits_for_the_writer_to_complete_the_file(compose_cfg, tmp_path)
     from dnd_ft.tracking.wandb_tracker import _wait_until_closed
 
     tracker = start_tracker(compose_cfg("tracking=wandb"), tmp_path / "run")
-    tracker.finish(metrics={}, failed=False)
+    tracker.finish(metrics={}, status="ok")
     data = read_offline_run(tmp_path / "run").path.read_bytes()
     late = tmp_path / "run-late.wandb"
     late.write_bytes(data[:200])  # header and a torn run record, as a reader saw it in CI

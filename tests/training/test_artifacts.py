@@ -1,4 +1,4 @@
-"""Merged models, full fine-tuning, early stopping and the error messages of failed runs."""
+"""Full fine-tuning, early stopping and the error messages of failed runs."""
 
 from __future__ import annotations
 
@@ -37,40 +37,6 @@ def _cfg(smoke_cfg, *cli, **values):
     return cfg
 
 
-def test_merged_model_matches_base_plus_adapter(qwen_smoke_run, smoke_cfg, tmp_path):
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from dnd_ft.models import load_model, load_tokenizer
-
-    cfg = smoke_cfg()
-    tok = load_tokenizer(cfg.model, cfg.paths.cache_dir)
-    peft = PeftModel.from_pretrained(
-        load_model(cfg.model, cfg.paths.cache_dir), str(qwen_smoke_run / "adapter")
-    )
-    ids = torch.tensor([tok("<|im_start|>user\nRoll for initiative<|im_end|>")["input_ids"]])
-    with torch.no_grad():
-        expected = peft(input_ids=ids).logits
-    loaded = LoadedModel(model=peft, tokenizer=tok, backend="hf", method="lora", quantized=False)
-    out = artifacts.save_merged(
-        HFBackend(),
-        loaded,
-        qwen_smoke_run / "adapter",
-        tmp_path / "merged",
-        cfg.model,
-        cfg.paths.cache_dir,
-        FP32,
-    )
-    assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
-    merged = AutoModelForCausalLM.from_pretrained(str(out))
-    with torch.no_grad():
-        got = merged(input_ids=ids).logits
-    assert torch.allclose(got, expected, atol=1e-4)
-    assert AutoTokenizer.from_pretrained(str(out)).chat_template == tok.chat_template
-    assert not list(tmp_path.glob(".tmp-merged-*"))  # written through atomic_dir
-
-
 def test_full_fine_tune_trains_every_weight_and_saves_a_model(smoke_cfg, toy_tokenizer, tmp_path):
     import torch
     from transformers import AutoModelForCausalLM
@@ -86,9 +52,7 @@ def test_full_fine_tune_trains_every_weight_and_saves_a_model(smoke_cfg, toy_tok
     assert losses[-1] < losses[0]
     changed = [n for n, p in model.named_parameters() if not torch.equal(p, before[n])]
     assert len(changed) == len(before)  # all weights train, no adapter
-    out = artifacts.save_merged(
-        HFBackend(), loaded, None, tmp_path / "merged", cfg.model, cfg.paths.cache_dir, FP32
-    )
+    out = artifacts.save_full_model(loaded, tmp_path / "merged")
     reloaded = AutoModelForCausalLM.from_pretrained(str(out))
     ids = torch.tensor([[3, 4, 5, 6]])
     model.eval()
@@ -132,13 +96,13 @@ def test_out_of_memory_is_recognised_and_explained(smoke_cfg):
     assert not is_oom(ValueError("out of memory"))
     cfg = smoke_cfg()
     expected = r"out of memory on cuda .* lower trainer.batch_size"
-    with pytest.raises(StageError, match=expected), training_errors(cfg, "cuda", "bf16", "data"):
+    with pytest.raises(StageError, match=expected), training_errors(cfg, "cuda", "bf16", "d", "o"):
         raise torch.OutOfMemoryError("CUDA out of memory")
 
 
 def test_hub_model_load_failure_says_how_to_get_the_files(compose_cfg):
     cfg = compose_cfg("model=qwen3_0_6b")
-    expected = r"could not load model qwen3_0_6b .*huggingface-cli download Qwen/Qwen3-0.6B"
+    expected = r"could not load model qwen3_0_6b .*hf download Qwen/Qwen3-0.6B"
     with pytest.raises(StageError, match=expected + ".*model=tiny_qwen3"), loading_errors(cfg):
         raise OSError("We couldn't connect to 'https://huggingface.co'")
     with pytest.raises(StageError, match="pip install 'dnd-ft\\[cuda\\]'"), loading_errors(cfg):

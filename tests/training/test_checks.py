@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from dnd_ft.config.validate import validate
 from dnd_ft.errors import ConfigError
+from dnd_ft.pipeline.config import validate
 from dnd_ft.training import backends
 from dnd_ft.training.checks import check_hardware, check_values
 from dnd_ft.training.precision import resolve

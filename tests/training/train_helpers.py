@@ -119,8 +119,9 @@ def reload_and_generate(model_name: str, adapter_dir: Path, max_new_tokens: int 
     from hydra.core.global_hydra import GlobalHydra
     from peft import PeftModel
 
-    from dnd_ft.config.store import CONFIG_DIR, register_configs
+    from dnd_ft.config.store import CONFIG_DIR
     from dnd_ft.models import load_model, load_tokenizer
+    from dnd_ft.pipeline.config import register_configs
 
     register_configs()
     GlobalHydra.instance().clear()

@@ -1,7 +1,16 @@
-"""The small interface every training backend implements."""
+"""The small interface every training backend implements, and the steps they all share.
+
+A backend decides only how the base weights are loaded (and quantized); the tokenizer
+(`dnd_ft.models.prepare_tokenizer`: control tokens, pad, chat template), the embedding rows
+for added tokens (`fit_to_tokenizer`), and the wrapping for the method (`wrap_for_method`:
+LoRA with the control-token rows) are this module's and the models stage's, the same for
+every backend. The loss and masks come from the data and the training loop, also shared.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -9,6 +18,11 @@ from typing import Any, Protocol
 from omegaconf import DictConfig
 
 from dnd_ft.training.precision import Precision
+
+log = logging.getLogger(__name__)
+
+# Wraps a model with LoRA: (model, adapter settings as PEFT's LoraConfig takes them) -> model.
+PeftWrap = Callable[[Any, dict[str, Any]], Any]
 
 
 @dataclass
@@ -19,14 +33,14 @@ class LoadedModel:
     tokenizer: Any
     backend: str  # hf | unsloth
     method: str  # lora | qlora | full
-    quantized: bool  # 4-bit base weights: merging must reload the base in 16 bits
+    quantized: bool  # 4-bit base weights
     # The backend already enabled gradient checkpointing itself (Unsloth's own variant), so
     # the Trainer must not enable the stock one on top.
     owns_gradient_checkpointing: bool = False
 
 
 class Backend(Protocol):
-    """Loads a base model with its adapter and writes a merged copy after training."""
+    """Loads a base model and wraps it for the training method."""
 
     name: str
 
@@ -34,18 +48,6 @@ class Backend(Protocol):
         self, model_cfg: DictConfig, trainer_cfg: DictConfig, cache_dir: Path, precision: Precision
     ) -> LoadedModel:
         """Return the base model (quantized if method=qlora) wrapped for `trainer_cfg.method`."""
-        ...
-
-    def save_merged(
-        self,
-        loaded: LoadedModel,
-        adapter_dir: Path,
-        out_dir: Path,
-        model_cfg: DictConfig,
-        cache_dir: Path,
-        precision: Precision,
-    ) -> None:
-        """Write base + adapter as one standalone model (safetensors + tokenizer) to out_dir."""
         ...
 
 
@@ -61,19 +63,56 @@ def lora_kwargs(trainer_cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-def peft_lora_config(trainer_cfg: DictConfig, token_ids: list[int] | None = None) -> Any:
-    """The peft.LoraConfig the config asks for (shared by the backends that use PEFT).
+def adapter_kwargs(trainer_cfg: DictConfig, tokenizer: Any, chat_format: str) -> dict[str, Any]:
+    """`lora_kwargs` plus the control-token rows to train (`trainer.lora.train_control_tokens`):
+    a model that had them added at load time (SmolLM2 has no <tool_call>) cannot learn to
+    emit them with LoRA on the projections alone. PEFT calls them trainable_token_indices."""
+    from dnd_ft.models import control_token_ids
 
-    token_ids: embedding rows to train alongside the adapter (`trainer.lora.train_control_tokens`).
-    """
+    kwargs = lora_kwargs(trainer_cfg)
+    if trainer_cfg.lora.train_control_tokens:
+        kwargs["trainable_token_indices"] = control_token_ids(tokenizer, chat_format)
+    return kwargs
+
+
+def peft_lora_config(trainer_cfg: DictConfig, token_ids: list[int] | None = None) -> Any:
+    """The peft.LoraConfig of `trainer_cfg.lora`, training the embedding rows ``token_ids``."""
     from peft import LoraConfig, TaskType
 
     extra = {"trainable_token_indices": token_ids} if token_ids else {}
-    return LoraConfig(**lora_kwargs(trainer_cfg), task_type=TaskType.CAUSAL_LM, **extra)
+    return LoraConfig(**lora_kwargs(trainer_cfg), **extra, task_type=TaskType.CAUSAL_LM)
 
 
-def control_token_ids(tokenizer: Any, chat_format: str) -> list[int]:
-    """Ids of the chat format's control tokens (each a single token: dnd_ft.models checks)."""
-    from dnd_ft.models.loading import control_strings
+def peft_wrap(model: Any, kwargs: dict[str, Any]) -> Any:
+    """LoRA through PEFT itself (the hf backend)."""
+    from peft import LoraConfig, TaskType, get_peft_model
 
-    return sorted(set(tokenizer.convert_tokens_to_ids(control_strings(chat_format))))
+    return get_peft_model(model, LoraConfig(**kwargs, task_type=TaskType.CAUSAL_LM))
+
+
+def wrap_for_method(
+    model: Any,
+    tokenizer: Any,
+    model_cfg: DictConfig,
+    trainer_cfg: DictConfig,
+    wrap: PeftWrap,
+) -> Any:
+    """What every backend does after loading: no KV cache while training (it costs memory,
+    and transformers only detects packed rows from position_ids without one), then the
+    method's wrapping with the shared adapter settings."""
+    model.config.use_cache = False
+    if trainer_cfg.method in ("lora", "qlora"):
+        model = wrap(model, adapter_kwargs(trainer_cfg, tokenizer, model_cfg.chat_format))
+    _log_trainable(model)
+    return model
+
+
+def _log_trainable(model: Any) -> None:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    log.info(
+        "trainable parameters: %s of %s (%.2f%%)",
+        f"{trainable:,}",
+        f"{total:,}",
+        100 * trainable / max(total, 1),
+    )

@@ -1,16 +1,21 @@
 """The `unsloth` backend: Unsloth's fused kernels and 4-bit QLoRA. CUDA only.
 
 Unsloth patches transformers, TRL and PEFT when it is imported, so it must be imported before
-them: the runner calls `dnd_ft.training.backends.preimport` before any stage. This module is
-never imported on CPU or in tests; it is exercised only on a CUDA machine with
-`pip install 'dnd-ft[cuda]'`.
+them: the runner calls `dnd_ft.training.backends.preimport` before any stage. On a CPU this
+module is only exercised with a stand-in for `unsloth.FastLanguageModel` (tests/training).
+
+Only the weights come from Unsloth. The tokenizer is the project's (`load_prepared_tokenizer`:
+control tokens, pad, chat template), the embedding rows of added tokens are fitted the same
+way (`fit_to_tokenizer`), and LoRA gets the same settings, control-token rows included
+(`wrap_for_method`; Unsloth's get_peft_model hands extra keywords such as
+trainable_token_indices on to PEFT's LoraConfig). So a GPU run trains what the CPU path,
+which the tests cover, trains.
 
 API used (unsloth 2025.x / 2026.x):
     FastLanguageModel.from_pretrained(model_name, max_seq_length, dtype, load_in_4bit,
                                       full_finetuning, revision, trust_remote_code, ...)
     FastLanguageModel.get_peft_model(model, r, target_modules, lora_alpha, lora_dropout,
-                                     bias, use_gradient_checkpointing, random_state)
-    model.save_pretrained_merged(dir, tokenizer, save_method="merged_16bit")
+                                     bias, use_gradient_checkpointing, random_state, **kwargs)
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from dnd_ft.training.backends.base import LoadedModel, lora_kwargs
+from dnd_ft.training.backends.base import LoadedModel, wrap_for_method
 from dnd_ft.training.precision import Precision
 
 log = logging.getLogger(__name__)
@@ -35,11 +40,13 @@ class UnslothBackend:
     ) -> LoadedModel:
         from unsloth import FastLanguageModel  # imported first by preimport(); cheap here
 
+        from dnd_ft.models import fit_to_tokenizer, load_prepared_tokenizer
+
         quantized = trainer_cfg.method == "qlora"
         # Unsloth's offloaded checkpointing is the long-context memory saver it is known for;
         # "unsloth" is its documented value, False turns it off.
         checkpointing: str | bool = "unsloth" if trainer_cfg.gradient_checkpointing else False
-        model, tokenizer = FastLanguageModel.from_pretrained(
+        model, _ = FastLanguageModel.from_pretrained(  # its tokenizer: ours replaces it
             model_name=_model_name(model_cfg, cache_dir),
             max_seq_length=int(trainer_cfg.max_length),
             # None lets Unsloth pick bf16 or fp16 for the GPU; we pass ours when it is a
@@ -51,39 +58,23 @@ class UnslothBackend:
             trust_remote_code=model_cfg.trust_remote_code,
             use_gradient_checkpointing=checkpointing,
         )
-        if trainer_cfg.method in ("lora", "qlora"):
-            model = FastLanguageModel.get_peft_model(
-                model,
-                **lora_kwargs(trainer_cfg),
-                use_gradient_checkpointing=checkpointing,
+        prepared = load_prepared_tokenizer(model_cfg, cache_dir)
+        fit_to_tokenizer(model, prepared)
+
+        def unsloth_wrap(base: Any, kwargs: dict[str, Any]) -> Any:
+            return FastLanguageModel.get_peft_model(
+                base, **kwargs, use_gradient_checkpointing=checkpointing,
                 random_state=trainer_cfg.seed,
-            )
-        model.config.use_cache = False
+            )  # fmt: skip
+
+        model = wrap_for_method(model, prepared.tokenizer, model_cfg, trainer_cfg, unsloth_wrap)
         return LoadedModel(
             model=model,
-            tokenizer=tokenizer,
+            tokenizer=prepared.tokenizer,
             backend=self.name,
             method=trainer_cfg.method,
             quantized=quantized,
             owns_gradient_checkpointing=True,
-        )
-
-    def save_merged(
-        self,
-        loaded: LoadedModel,
-        adapter_dir: Path,
-        out_dir: Path,
-        model_cfg: DictConfig,
-        cache_dir: Path,
-        precision: Precision,
-    ) -> None:
-        if loaded.method == "full":
-            loaded.model.save_pretrained(str(out_dir))
-            loaded.tokenizer.save_pretrained(str(out_dir))
-            return
-        # Dequantizes a 4-bit base before merging, so qlora gets a proper 16-bit model.
-        loaded.model.save_pretrained_merged(
-            str(out_dir), loaded.tokenizer, save_method="merged_16bit"
         )
 
 

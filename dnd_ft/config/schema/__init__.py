@@ -1,1 +1,0 @@
-"""One schema module per config group; `dnd_ft.config.store` registers them all."""

@@ -1,0 +1,134 @@
+"""The `export` stage: the fine-tuned model as a standalone, verified folder.
+
+    python -m dnd_ft stages=[data,train,eval,export]
+    python -m dnd_ft stages=[export] export.adapter_dir=<run>/adapter    # an earlier run's
+
+Writes ``export/merged/`` (safetensors, config, tokenizer, chat template; ``tokenizer.model``
+for Gemma) and ``export/manifest.json`` (what was merged, the files with their sha256, the
+checks); adds ``export/...`` keys to metrics.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dnd_ft.errors import StageError
+from dnd_ft.utils.io import atomic_write_text
+
+if TYPE_CHECKING:
+    from dnd_ft.core.context import RunContext
+
+log = logging.getLogger(__name__)
+
+PROBE_TOKENS = 256  # tokens of a training chat the logit check runs on
+
+
+def run(ctx: RunContext) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from dnd_ft.export.merge import base_dtype, export_merged, merge_adapter, sha256
+    from dnd_ft.models import load_model, resolve_model_dir
+
+    cfg, e = ctx.cfg, ctx.cfg.export
+    adapter_dir, full_dir = _source(ctx)
+    base_dir = resolve_model_dir(cfg.model, cfg.paths.cache_dir)
+    source = adapter_dir or full_dir
+    tokenizer = AutoTokenizer.from_pretrained(str(source))
+    probe = _probe_ids(ctx, tokenizer)
+    expected = None
+    if adapter_dir is not None:
+        base = load_model(cfg.model, cfg.paths.cache_dir, dtype=torch.float32)
+        model, expected = merge_adapter(base, adapter_dir, probe)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(str(full_dir), dtype=torch.float32)
+    dtype = base_dtype(base_dir) if e.dtype == "auto" else e.dtype
+    out = ctx.stage_dir("export") / "merged"
+    result = export_merged(model, tokenizer, out, dtype=dtype, base_dir=base_dir,
+                           probe_ids=probe, expected_logits=expected)  # fmt: skip
+    manifest = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "model": {
+            k: cfg.model.get(k)
+            for k in ("name", "family", "size", "source", "hub_id", "revision", "chat_format")
+        },  # fmt: skip
+        "base_dir": str(base_dir),
+        "adapter_dir": str(adapter_dir) if adapter_dir else None,
+        "adapter_sha256": sha256(adapter_dir / "adapter_model.safetensors")
+        if adapter_dir
+        else None,
+        "full_model_dir": str(full_dir) if full_dir else None,
+        "merged": {"path": str(out), "dtype": dtype, "files": result.files},
+        "checks": {
+            "max_logit_diff": result.max_logit_diff,
+            "reload_exact": result.reload_exact,
+            "probe_tokens": int(probe.shape[-1]),
+        },  # fmt: skip
+    }
+    atomic_write_text(out.parent / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    metrics = {
+        "export/merged_bytes": result.bytes,
+        "export/merged_reload_exact": int(result.reload_exact),
+    }
+    if result.max_logit_diff is not None:
+        metrics["export/merged_max_logit_diff"] = result.max_logit_diff
+    ctx.metrics.update(metrics)
+    ctx.artifacts["export_dir"] = out
+    log.info("export: %s (%s, %.1f MB), logits within %s of base + adapter", out, dtype,
+             result.bytes / 2**20, result.max_logit_diff)  # fmt: skip
+
+
+def _source(ctx: RunContext) -> tuple[Path | None, Path | None]:
+    """(adapter folder, full model folder): exactly one of them is set."""
+    e = ctx.cfg.export
+    adapter = e.adapter_dir or ctx.artifacts.get("adapter_dir")
+    if adapter is None and (ctx.run_dir / "adapter" / "adapter_config.json").is_file():
+        adapter = ctx.run_dir / "adapter"
+    if adapter is not None:
+        adapter = Path(adapter)
+        if not (adapter / "adapter_config.json").is_file():
+            raise StageError(
+                f"export: {adapter} has no adapter_config.json; set export.adapter_dir to a "
+                "folder the train stage wrote (<run>/adapter)"
+            )
+        return adapter, None
+    full = ctx.artifacts.get("merged_dir") or ctx.run_dir / "merged"
+    if (Path(full) / "config.json").is_file():
+        return None, Path(full)
+    raise StageError(
+        f"export: nothing to export in {ctx.run_dir}: no adapter/ or merged/ folder; train "
+        "first (stages=[data,train,export]) or set export.adapter_dir=<run>/adapter"
+    )
+
+
+def _probe_ids(ctx: RunContext, tokenizer: Any) -> Any:
+    """Token ids of the first training chat (its first PROBE_TOKENS), as a 1 x T tensor."""
+    import torch
+
+    from dnd_ft.data.rows import load_split
+
+    data_dir = Path(ctx.artifacts.get("data_dir") or ctx.run_dir / "data")
+    text = None
+    for split in ("train", "val", "test"):
+        if (data_dir / f"{split}.jsonl").is_file():
+            rows = load_split(data_dir, split)
+            if rows:
+                text = rows[0]["text"]
+                break
+    if text is None:  # an adapter from elsewhere: a short chat in the model's own template
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": "I roll for initiative!"}], tokenize=False,
+            add_generation_prompt=True,
+        )  # fmt: skip
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"][:PROBE_TOKENS]
+    return torch.tensor([ids])
+
+
+def estimate(cfg: Any, parameters: int) -> int:
+    """Bytes the stage writes: the merged weights in their dtype (tokenizer files are small)."""
+    per = 4 if cfg.export.dtype in ("auto", "float32") else 2
+    return parameters * per + 50 * 2**20

@@ -1,0 +1,90 @@
+"""The end of a multirun: which jobs failed, in one table, and a non-zero exit if any did.
+
+A failing job never stops the others (the entrypoint records it and returns); Hydra calls
+`MultirunSummary.on_multirun_end` in the launching process once every job is done, whatever
+the launcher, so the summary reads the jobs' status.json files rather than in-memory results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from dnd_ft.pipeline.status import STATUS_FILE, read_status
+from dnd_ft.utils.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FILE = "multirun_summary.json"
+# Jobs of the multirun that just ended that did not end ok; read by the entrypoint's exit code.
+unfinished: list[JobResult] = []
+
+
+@dataclass
+class JobResult:
+    job: str  # the job's folder name, e.g. "0_qwen3_0_6b"
+    status: str  # ok | failed | interrupted | running | missing
+    stage: str | None
+    error: str | None
+
+
+class MultirunSummary(Callback):
+    """Hydra callback (configs/hydra/default.yaml): writes ``multirun_summary.json`` into the
+    sweep folder and prints one line per job that did not end ok."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time()
+        unfinished.clear()
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        jobs = collect(sweep_dir, since=self.started)
+        atomic_write_text(
+            sweep_dir / SUMMARY_FILE, json.dumps([asdict(j) for j in jobs], indent=2) + "\n"
+        )
+        bad = [j for j in jobs if j.status != "ok"]
+        unfinished[:] = bad
+        sys.stderr.write(summary_text(jobs, sweep_dir))
+
+
+def collect(sweep_dir: Path, since: float = 0.0) -> list[JobResult]:
+    """The job folders of ``sweep_dir`` written since ``since`` (epoch seconds), in order."""
+    jobs = []
+    for folder in sorted(sweep_dir.iterdir() if sweep_dir.is_dir() else [], key=_job_order):
+        path = folder / STATUS_FILE
+        if not folder.is_dir() or not path.is_file() or path.stat().st_mtime < since - 1:
+            continue
+        status = read_status(folder) or {}
+        error = status.get("error") or status.get("signal")
+        jobs.append(JobResult(folder.name, status.get("status", "missing"),
+                              status.get("stage"), _first_line(error)))  # fmt: skip
+    return jobs
+
+
+def summary_text(jobs: list[JobResult], sweep_dir: Path) -> str:
+    ok = sum(j.status == "ok" for j in jobs)
+    lines = [f"multirun: {len(jobs)} job(s), {ok} ok, {len(jobs) - ok} not ok ({sweep_dir})"]
+    for j in jobs:
+        if j.status != "ok":
+            lines.append(f"  {j.job}: {j.status} in stage {j.stage or '?'}: {j.error or ''}")
+    return "\n".join(lines) + "\n"
+
+
+def _job_order(folder: Path) -> tuple[int, str]:
+    head = folder.name.split("_", 1)[0]
+    return (int(head) if head.isdigit() else 1 << 30, folder.name)
+
+
+def _first_line(text: str | None) -> str | None:
+    return text.strip().splitlines()[0][:300] if text and text.strip() else text
