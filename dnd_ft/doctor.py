@@ -23,7 +23,6 @@ REQUIRED = {
     "torch": "2.4",
     "transformers": "4.56",
     "peft": "0.15",
-    "trl": "0.20",
     "datasets": "3.0",
     "accelerate": "1.0",
     "hydra-core": "1.3.2",

@@ -107,7 +107,7 @@ def test_a_users_config_folder_joins_through_the_search_path(venv: Path, tmp_pat
     (mine / "model").mkdir(parents=True)
     (mine / "experiment").mkdir()
     (mine / "model" / "my_tiny.yaml").write_text(
-        "defaults:\n  - base_model\n  - _self_\n\nname: my_tiny\nfamily: qwen\nsize: tiny\n"
+        "defaults:\n  - /schema/model@_here_\n  - _self_\n\nname: my_tiny\nfamily: qwen\nsize: tiny\n"
         "chat_format: hermes\nsource: tiny\nmax_seq_length: 4096\n"
         "tiny:\n  num_hidden_layers: 1\n  max_position_embeddings: 4096\n"
     )

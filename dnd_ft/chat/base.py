@@ -45,17 +45,41 @@ class ParsedTurn:
 
 
 class ChatFormat(ABC):
-    """Base of all formats. Subclasses set ``name`` and ``stop_strings``."""
+    """Base of all formats. Subclasses set ``name`` and ``stop_strings`` and implement
+    `_render`, `render_prompt` and `parse_assistant`."""
 
     name: str = ""
     stop_strings: list[str] = []
+    # What the format writes right before a tool's name where it declares the tool.
+    declaration_prefix: str = '"name": "'
 
-    def __init__(self, *, speaker_names: bool = True) -> None:
+    def __init__(self, *, speaker_names: bool = True, learn_tool_names: bool = False) -> None:
         self.speaker_names = speaker_names
+        self.learn_tool_names = learn_tool_names
+
+    def render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
+        """The whole conversation as training text with its loss spans.
+
+        With ``learn_tool_names`` the name of each offered tool also carries loss where the
+        prompt declares it: a few tokens a chat, from which a model that starts from nothing
+        learns which names exist before it has to write one in a call.
+        """
+        rendered = self._render(messages, tools)
+        if not (self.learn_tool_names and tools):
+            return rendered
+        limit = rendered.spans[0][0] if rendered.spans else len(rendered.text)
+        names = []
+        for tool in tools:
+            name = str(tool.get("function", tool).get("name", ""))
+            at = rendered.text.find(self.declaration_prefix + name, 0, limit) if name else -1
+            if at >= 0:
+                start = at + len(self.declaration_prefix)
+                names.append((start, start + len(name)))
+        return Rendered(rendered.text, sorted(set(names)) + list(rendered.spans))
 
     @abstractmethod
-    def render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
-        """The whole conversation as training text with its loss spans."""
+    def _render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
+        """`render` without the declared tool names."""
 
     @abstractmethod
     def render_prompt(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> str:
@@ -67,8 +91,9 @@ class ChatFormat(ABC):
 
     @property
     def options(self) -> dict[str, Any]:
-        """The settings that change the rendered text (saved with the dataset)."""
-        return {"speaker_names": self.speaker_names}
+        """The settings that change the rendered text or its spans (saved with the dataset)."""
+        extra = {"learn_tool_names": True} if self.learn_tool_names else {}
+        return {"speaker_names": self.speaker_names, **extra}
 
     def user_text(self, message: Message) -> str:
         """A user turn's text; ``Name: text`` when the player's name is known.

@@ -23,7 +23,7 @@ FORMAT_FILE = "format.json"
 def get_format(chat_format: str, tokenizer: Any = None, **options: Any) -> ChatFormat:
     """The format called ``chat_format`` (a ``model.chat_format`` value).
 
-    options: ``speaker_names`` (all), ``think`` (hermes: None = detect ``<think>`` in the
+    options: ``speaker_names`` and ``learn_tool_names`` (all), ``think`` (hermes: None = detect ``<think>`` in the
     tokenizer's chat template), ``trigger`` (functiongemma). ``template`` needs ``tokenizer``.
     """
     if chat_format == "hermes":
@@ -57,6 +57,8 @@ def run_options(chat_format: str, model_cfg: Any, format_cfg: Any) -> dict[str, 
     block, other hermes models none; the tokenizer's template decides when neither says.
     """
     options: dict[str, Any] = {"speaker_names": bool(format_cfg.speaker_names)}
+    if format_cfg.get("learn_tool_names"):
+        options["learn_tool_names"] = True
     if chat_format == "hermes":
         think = format_cfg.think
         if think is None:

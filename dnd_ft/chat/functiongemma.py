@@ -106,16 +106,17 @@ def parse_call(body: str) -> dict[str, Any] | None:
 class FunctionGemmaFormat(ChatFormat):
     name = "functiongemma"
     stop_strings = [EOT, RESP_START, GEMMA["eos"]]
+    declaration_prefix = "declaration:"
 
-    def __init__(self, *, trigger: bool = True, speaker_names: bool = True) -> None:
-        super().__init__(speaker_names=speaker_names)
+    def __init__(self, *, trigger: bool = True, **options: Any) -> None:
+        super().__init__(**options)
         self.trigger = trigger
 
     @property
     def options(self) -> dict[str, Any]:
         return {**super().options, "trigger": self.trigger}
 
-    def render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
+    def _render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
         b = TextBuilder()
         b.add(BOS)
         system, rest = split_system(messages)

@@ -105,7 +105,7 @@ class Gemma3Format(ChatFormat):
     name = "gemma3"
     stop_strings = [EOT, GEMMA["eos"]]
 
-    def render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
+    def _render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
         b = TextBuilder()
         b.add(BOS)
         system, rest = split_system(messages)

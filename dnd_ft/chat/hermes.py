@@ -58,8 +58,8 @@ class HermesFormat(ChatFormat):
     name = "hermes"
     stop_strings = [IM_END, "<|endoftext|>"]
 
-    def __init__(self, *, think: bool = False, speaker_names: bool = True) -> None:
-        super().__init__(speaker_names=speaker_names)
+    def __init__(self, *, think: bool = False, **options: Any) -> None:
+        super().__init__(**options)
         self.think = think
 
     @property
@@ -70,7 +70,7 @@ class HermesFormat(ChatFormat):
     def assistant_header(self) -> str:
         return f"{IM_START}assistant\n" + (THINK_EMPTY if self.think else "")
 
-    def render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
+    def _render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
         b = TextBuilder()
         system, rest = split_system(messages)
         if tools:

@@ -31,8 +31,8 @@ END_MARKERS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "</s>", "
 class TemplateFormat(ChatFormat):
     name = "template"
 
-    def __init__(self, tokenizer: Any, *, speaker_names: bool = True) -> None:
-        super().__init__(speaker_names=speaker_names)
+    def __init__(self, tokenizer: Any, **options: Any) -> None:
+        super().__init__(**options)
         if tokenizer is None or not getattr(tokenizer, "chat_template", None):
             raise ValueError(
                 "chat_format=template needs a tokenizer with a chat_template; pick "
@@ -44,7 +44,7 @@ class TemplateFormat(ChatFormat):
         markers = [m for m in END_MARKERS if m in template]
         self.stop_strings = list(dict.fromkeys(([eos] if eos else []) + markers))
 
-    def render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
+    def _render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
         msgs = self._prepare(messages)
         full = self._apply(msgs, tools, generation=False)
         spans = []

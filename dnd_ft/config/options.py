@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dnd_ft.config.store import CONFIG_DIR, is_schema_entry
+from dnd_ft.config.store import CONFIG_DIR
 from dnd_ft.errors import ConfigError
 
 
@@ -24,9 +24,8 @@ def search_dirs() -> list[Path]:
 
 
 def group_options(group: str) -> list[str]:
-    """Names of the config files of ``group``, schema entries left out."""
-    names = {p.stem for d in search_dirs() for p in (d / group).glob("*.yaml")}
-    return sorted(n for n in names if not is_schema_entry(group, n))
+    """Names of the config files of ``group`` on the search path."""
+    return sorted({p.stem for d in search_dirs() for p in (d / group).glob("*.yaml")})
 
 
 def load_option(group: str, name: str, schema: type) -> Any:

@@ -33,6 +33,10 @@ class FormatConfig:
     trigger: bool = (
         True  # functiongemma: Google's "You are a model that can do function calling..." line
     )
+    # Also put loss on each offered tool's name where the prompt declares it (a few tokens a
+    # chat): a model trained from random weights learns which names exist before it must write
+    # one in a call (docs/evaluation.md, tiny models). Pretrained models read them already.
+    learn_tool_names: bool = False
 
 
 @dataclass

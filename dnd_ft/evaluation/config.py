@@ -13,6 +13,7 @@ from typing import Any
 
 from dnd_ft.config.checks import one_of
 from dnd_ft.config.options import group_options
+from dnd_ft.models.identity import mismatch
 
 SPLITS = ("train", "val", "test")
 
@@ -109,3 +110,7 @@ def check_eval(cfg: Any) -> Iterable[str]:
     if e.adapter_dir and not Path(e.adapter_dir).is_dir():
         yield (f"eval.adapter_dir: {e.adapter_dir} is not a folder; point it at a trained "
                "adapter (a run's adapter/ folder) or leave it unset")  # fmt: skip
+    elif e.adapter_dir:
+        wrong = mismatch(Path(e.adapter_dir), cfg.model, "eval.adapter_dir")
+        if wrong:
+            yield wrong

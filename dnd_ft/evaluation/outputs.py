@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,70 @@ HEADLINE = (
     "invented_roll_rate", "length_ok_rate", "context_entity_recall", "grounded_args_rate",
     "judge_score",
 )  # fmt: skip
-LOWER_IS_BETTER = {"hallucination_rate", "missing_rate", "malformed_rate", "invented_roll_rate"}
+
+HIGHER, LOWER, NEUTRAL = "higher", "lower", "neutral"  # which way a metric is better
+TOOLS, PROSE, CONTEXT, RUN = "tool calls", "prose", "context", "run"
+GROUPS = (TOOLS, PROSE, CONTEXT, RUN)  # the order reports show the groups in
+RATE, SCORE, COUNT, SPEED = "rate", "score", "count", "speed"
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a metric is: its group, which way is better, and its kind of value.
+
+    kind: "rate" is a fraction in [0, 1]; "score" the judge's 1-5 mean; "count" a number of
+    turns, calls or conversations; "speed" tokens per second.
+    """
+
+    group: str
+    direction: str = HIGHER
+    kind: str = RATE
+
+
+# Every metric the eval stage writes (docs/evaluation.md defines them). Counts and speeds say
+# how much was measured, not how good it was: neither direction is better.
+METRICS: dict[str, MetricInfo] = {
+    "tool_name_f1": MetricInfo(TOOLS),
+    "tool_name_precision": MetricInfo(TOOLS),
+    "tool_name_recall": MetricInfo(TOOLS),
+    "tool_args_exact": MetricInfo(TOOLS),
+    "tool_turn_exact": MetricInfo(TOOLS),
+    "tool_call_rate": MetricInfo(TOOLS),
+    "irrelevance_acc": MetricInfo(TOOLS),
+    "hallucination_rate": MetricInfo(TOOLS, LOWER),
+    "missing_rate": MetricInfo(TOOLS, LOWER),
+    "malformed_rate": MetricInfo(TOOLS, LOWER),
+    "schema_valid_rate": MetricInfo(TOOLS),
+    "exec_rate": MetricInfo(TOOLS),
+    "state_match_rate": MetricInfo(TOOLS),
+    "rouge_l": MetricInfo(PROSE),
+    "chrf": MetricInfo(PROSE),
+    "in_character_rate": MetricInfo(PROSE),
+    "invented_roll_rate": MetricInfo(PROSE, LOWER),
+    "length_ok_rate": MetricInfo(PROSE),
+    "judge_score": MetricInfo(PROSE, HIGHER, SCORE),
+    "judge_parse_rate": MetricInfo(PROSE, NEUTRAL),  # a property of the judge, not the model
+    "context_entity_recall": MetricInfo(CONTEXT),
+    "grounded_args_rate": MetricInfo(CONTEXT),
+    **{name: MetricInfo(RUN, NEUTRAL, COUNT) for name in (
+        "n_turns", "n_gold_calls", "n_pred_calls", "n_malformed_calls", "n_text_turns",
+        "n_entity_mentions", "n_state_conversations", "n_examples", "n_truncated_prompts",
+        "n_judged",
+    )},
+    "gen_tokens_per_s": MetricInfo(RUN, NEUTRAL, SPEED),
+}  # fmt: skip
+LOWER_IS_BETTER = frozenset(m for m, info in METRICS.items() if info.direction == LOWER)
+_UNKNOWN = MetricInfo(RUN, NEUTRAL, COUNT)
+
+
+def metric_info(metric: str) -> MetricInfo:
+    """The metric's entry in METRICS; an unknown metric is a neutral count of group "run"."""
+    return METRICS.get(metric, _UNKNOWN)
+
+
+def direction(metric: str) -> str:
+    """HIGHER, LOWER or NEUTRAL: which way ``metric`` is better."""
+    return metric_info(metric).direction
 
 
 def fmt_value(value: Any) -> str:
@@ -29,6 +94,65 @@ def fmt_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _float_text(value: float, decimals: int, digits: int, cap: int, sign: str) -> str:
+    """``value`` with ``decimals`` decimals, or more where a small value needs them to show
+    ``digits`` significant digits (0.0037 -> "0.0037"; the extra decimals drop trailing
+    zeros: 0.05 -> "0.05"); past ``cap`` decimals, scientific notation (1.2e-07)."""
+    own = 0 if value == 0 else digits - 1 - math.floor(math.log10(abs(value)))
+    if own > cap:
+        return f"{value:{sign}.{digits - 1}e}"
+    if own <= decimals:
+        return f"{value:{sign}.{decimals}f}"
+    text = f"{value:{sign}.{own}f}"
+    keep = len(text) - (own - decimals)  # the shared decimals always stay
+    return text[:keep] + text[keep:].rstrip("0")
+
+
+def decimals_for(values: Iterable[Any], base: int = 3, digits: int = 2, cap: int = 6) -> int:
+    """The fewest decimals, at least ``base``, that print the distinct ``values`` distinctly
+    side by side (a table column, a chart): 0.41 and 0.4149 need 3 where 2 do for 0.41 and
+    0.5. Small values get their own significant digits anyway (see `fmt_values`); never more
+    than ``cap``; non-numbers are ignored."""
+    nums = {float(v) for v in values if _is_number(v)}
+
+    def distinct(decimals: int) -> bool:
+        return len({_float_text(v, decimals, digits, cap, "") for v in nums}) == len(nums)
+
+    decimals = base
+    while decimals < cap and not distinct(decimals):
+        decimals += 1
+    return decimals
+
+
+def fmt_values(
+    values: Sequence[Any], base: int = 3, signed: bool = False, digits: int = 2, cap: int = 6
+) -> list[str]:
+    """``values`` printed side by side with the precision that tells them apart.
+
+    Floats share `decimals_for` decimals (at least ``base``); a non-zero float gets more where
+    it needs them to show ``digits`` significant digits (0.0037 prints as 0.0037, never 0.00
+    or 0.004); past ``cap`` decimals it prints in scientific notation. Ints print as ints (as
+    floats in a column that has floats); None and non-numbers print "n/a". ``signed`` adds a
+    + to positive values (deltas).
+    """
+    decimals = decimals_for(values, base, digits, cap)
+    floats = any(isinstance(v, float) for v in values)
+    sign = "+" if signed else ""
+    out = []
+    for v in values:
+        if not _is_number(v):
+            out.append("n/a")
+        elif isinstance(v, int) and not floats:
+            out.append(f"{v:{sign}d}")
+        else:
+            out.append(_float_text(float(v), decimals, digits, cap, sign))
+    return out
 
 
 def metric_rows(reports: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
@@ -50,6 +174,15 @@ def metric_rows(reports: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
     return rows
 
 
+def _weights_line(summary: Mapping[str, Any]) -> str:
+    """Which weights were evaluated: an adapter, a fully fine-tuned model, or the base alone."""
+    if summary.get("adapter_dir"):
+        return f"Adapter: `{summary['adapter_dir']}`."
+    if summary.get("merged_dir"):
+        return f"Fine-tuned model (all weights): `{summary['merged_dir']}`."
+    return "No adapter: the base model itself."
+
+
 def render_markdown(summary: Mapping[str, Any]) -> str:
     """A human-readable report.md of one eval run (see `write_reports` for the summary shape)."""
     reports = {label: part["metrics"] for label, part in summary["models"].items()}
@@ -58,7 +191,7 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
         f"# Evaluation: {summary['model']}",
         "",
         f"Split `{summary['split']}`: {summary['n_examples']} conversations, "
-        f"{summary['n_turns']} DM turns. Adapter: `{summary.get('adapter_dir') or 'none'}`.",
+        f"{summary['n_turns']} DM turns. {_weights_line(summary)}",
         "Metric definitions: docs/evaluation.md. Lower is better for: "
         + ", ".join(sorted(LOWER_IS_BETTER))
         + ".",

@@ -17,6 +17,7 @@ from typing import Any
 from dnd_ft.errors import StageError
 from dnd_ft.evaluation.outputs import log_to_tracker, write_reports
 from dnd_ft.evaluation.scoring import EvalReport, options_from_config, score_predictions
+from dnd_ft.models.identity import mismatch
 from dnd_ft.utils.io import atomic_write_jsonl
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,10 @@ log = logging.getLogger(__name__)
 def run(ctx: Any) -> None:
     """Evaluate, write the reports and update the run's metrics (see the module docstring)."""
     cfg, ecfg = ctx.cfg, ctx.cfg.eval
-    data_dir = Path(ctx.artifacts.get("data_dir") or ctx.run_dir / "data")
+    adapter_dir = resolve_adapter(ctx)
+    data_dir = eval_data_dir(ctx, adapter_dir)
     rows, split = load_rows(data_dir, ecfg.split, ecfg.fallback_split, ecfg.max_examples)
     ev = Evaluator(cfg, rows, ctx.stage_dir("eval"))
-    adapter_dir = resolve_adapter(ctx)
     merged_dir = None if adapter_dir else resolve_merged(ctx)
     tuned_cfg = local_model_config(cfg.model, merged_dir) if merged_dir else cfg.model
     model, tokenizer, fmt = load_for_eval(tuned_cfg, cfg.paths.cache_dir, data_dir, cfg)
@@ -158,6 +159,25 @@ def load_rows(
     return (rows[:max_examples] if max_examples else rows), split
 
 
+def eval_data_dir(ctx: Any, adapter_dir: Path | None) -> Path:
+    """The dataset to evaluate on: this run's; else, for an adapter from another run, the
+    held-out split that run trained beside (no leak, same rendering); else built now."""
+    from dnd_ft.chat import FORMAT_FILE
+
+    own = Path(ctx.artifacts.get("data_dir") or ctx.run_dir / "data")
+    if (own / FORMAT_FILE).is_file():
+        return own
+    theirs = adapter_dir.parent / "data" if adapter_dir is not None else None
+    if theirs is not None and (theirs / FORMAT_FILE).is_file():
+        log.info("eval: the held-out split of the run that trained the adapter: %s", theirs)
+        return theirs
+    log.info("eval: no dataset in %s yet; building it first (the data stage)", ctx.run_dir)
+    from dnd_ft.data.stage import run as build_data
+
+    build_data(ctx)
+    return Path(ctx.artifacts["data_dir"])
+
+
 def resolve_adapter(ctx: Any) -> Path | None:
     """``eval.adapter_dir`` if set, else the train stage's adapter of this run, else None."""
     configured = ctx.cfg.eval.adapter_dir
@@ -173,6 +193,9 @@ def resolve_adapter(ctx: Any) -> Path | None:
             f"eval: {path} has no adapter_config.json; set eval.adapter_dir to a folder the "
             "train stage wrote (<run>/adapter)"
         )
+    wrong = mismatch(path, ctx.cfg.model, "eval.adapter_dir")
+    if wrong:  # also checked at startup; here for adapters found in the run folder
+        raise StageError(wrong)
     return path
 
 

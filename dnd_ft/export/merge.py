@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dnd_ft.errors import StageError
+from dnd_ft.models.identity import write_identity
 from dnd_ft.utils.disk import disk_errors
 from dnd_ft.utils.io import atomic_dir
 
@@ -65,6 +66,7 @@ def export_merged(
     *,
     dtype: str,
     base_dir: Path | None,
+    model_cfg: Any,
     probe_ids: Any = None,
     expected_logits: Any = None,
 ) -> MergedModel:
@@ -92,6 +94,7 @@ def export_merged(
     with atomic_dir(out) as tmp, disk_errors(out, "the merged model"):
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
+        write_identity(tmp, model_cfg)
         for name in SIDE_FILES:
             if base_dir is not None and (base_dir / name).is_file() and not (tmp / name).exists():
                 shutil.copy2(base_dir / name, tmp / name)

@@ -49,7 +49,7 @@ def run(ctx: RunContext) -> None:
     dtype = base_dtype(base_dir) if e.dtype == "auto" else e.dtype
     out = ctx.stage_dir("export") / "merged"
     result = export_merged(model, tokenizer, out, dtype=dtype, base_dir=base_dir,
-                           probe_ids=probe, expected_logits=expected)  # fmt: skip
+                           model_cfg=cfg.model, probe_ids=probe, expected_logits=expected)  # fmt: skip
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "model": {

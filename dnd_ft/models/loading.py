@@ -89,6 +89,10 @@ def load_prepared_tokenizer(model_cfg: ModelConfig, cache_dir: str | Path) -> Pr
     """`load_tokenizer`, with what the preparation added (for `fit_to_tokenizer`)."""
     from transformers import AutoTokenizer
 
+    from dnd_ft.utils.logs import transformers_to_root
+
+    transformers_to_root()  # every stage that uses transformers loads a tokenizer first
+
     path = resolve_model_dir(model_cfg, cache_dir)
     try:
         tok = AutoTokenizer.from_pretrained(

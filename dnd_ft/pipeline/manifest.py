@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from dnd_ft.locations import checkout_root
 from dnd_ft.utils.hardware import detect
 from dnd_ft.utils.io import atomic_write_text
 
@@ -82,15 +84,32 @@ def tools_hash(tools_cfg: DictConfig) -> str:
     return ToolRegistry.from_config(tools_cfg).digest()
 
 
+def job_overrides() -> list[str] | None:
+    """The overrides of this job (Hydra's task overrides), None outside a Hydra app."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    return list(HydraConfig.get().overrides.task)
+
+
 def write_manifest(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "run_name": cfg.run_name,
         "stages": list(cfg.stages),
         "seed": cfg.seed,
-        "model": {"name": cfg.model.name, "family": cfg.model.family, "size": cfg.model.size},
-        "command": sys.argv,
-        "git": git_state(Path(cfg.paths.root_dir)),
+        "model": {
+            "name": cfg.model.name,
+            "family": cfg.model.family,
+            "size": cfg.model.size,
+            "source": cfg.model.source,
+        },
+        # The command as typed (`python -m dnd_ft ...`, not __main__.py's path), and this job's
+        # own overrides: in a multirun each job records its combination, not the sweep's.
+        "command": shlex.join(getattr(sys, "orig_argv", sys.argv)),
+        "overrides": job_overrides(),
+        "git": git_state(checkout_root()) if checkout_root() else None,
         "packages": package_versions(),
         "python": sys.version.split()[0],
         "hardware": detect().as_dict(),

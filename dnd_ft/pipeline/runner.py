@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from dnd_ft.core.context import RunContext
 from dnd_ft.core.metrics import Metrics
-from dnd_ft.errors import ConfigError
+from dnd_ft.errors import ConfigError, StageError
 from dnd_ft.pipeline import stages
 from dnd_ft.pipeline.config import validate
 from dnd_ft.pipeline.manifest import write_manifest
@@ -23,6 +23,7 @@ from dnd_ft.pipeline.signals import signal_name, stop_on_signals
 from dnd_ft.pipeline.status import RunStatus, read_status
 from dnd_ft.utils.disk import DiskFullError, failed_path, is_disk_full
 from dnd_ft.utils.io import atomic_write_text
+from dnd_ft.utils.logs import library_output_to_log
 from dnd_ft.utils.offline import environment, offline
 
 log = logging.getLogger(__name__)
@@ -37,19 +38,22 @@ def run_pipeline(cfg: DictConfig) -> Metrics:
     run_dir = Path(cfg.paths.run_dir)
     status = RunStatus(run_dir, stages.ordered(list(cfg.stages)))
     fresh = read_status(run_dir) is None
-    with stop_on_signals(), environment(run_environment(cfg)):
+    with stop_on_signals(), environment(run_environment(cfg)), library_output_to_log():
         try:
             validate(cfg)
-        except ConfigError as exc:
-            if fresh:  # a new folder records why; an old run's record is left as it was
+            for name in status.data["stages"]:  # Unsloth before transformers; resume checks
+                if stages.STAGES[name].setup:
+                    stages.resolve(stages.STAGES[name].setup)(cfg)
+        except (ConfigError, StageError) as exc:
+            # Refused before anything ran: a new folder records why; an existing run's
+            # folder is left exactly as it was (its settings are what the message points to).
+            if fresh:
                 status.failed(exc)
             raise
-        for name in status.data["stages"]:  # before any stage: Unsloth before transformers
-            if stages.STAGES[name].setup:
-                stages.resolve(stages.STAGES[name].setup)(cfg)
         status.write()
         atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_manifest(cfg, run_dir)
+        save_hydra_files(cfg, run_dir)
         ctx = RunContext(cfg=cfg, run_dir=run_dir, metrics=fresh_metrics(run_dir, cfg.stages))
         ctx.tracker = _open_tracker(cfg, run_dir)
         try:
@@ -93,14 +97,30 @@ def fresh_metrics(run_dir: Path, planned: list[str]) -> Metrics:
     return metrics
 
 
+def save_hydra_files(cfg: DictConfig, run_dir: Path) -> None:
+    """``.hydra/`` as Hydra writes it (configs/hydra/default.yaml turns Hydra's own copy off:
+    it would be written before the config is checked, and overwrite a refused rerun's)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hydra = HydraConfig.get()
+    folder = run_dir / ".hydra"
+    atomic_write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg))
+    atomic_write_text(folder / "hydra.yaml", OmegaConf.to_yaml({"hydra": hydra}))
+    atomic_write_text(folder / "overrides.yaml", OmegaConf.to_yaml(hydra.overrides.task))
+
+
 def run_environment(cfg: DictConfig) -> dict[str, str]:
     """Environment of one run, restored afterwards (a multirun's jobs share a process)."""
-    env: dict[str, str] = {}
+    # Library progress bars (dataset saves, weight loading) say nothing a user needs.
+    env: dict[str, str] = {"HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
     if offline():
         env["DND_FT_OFFLINE"] = "1"  # the user asked for no network: no asset fetches either
     if cfg.model.source != "hub":
-        # Offline models never need the hub; this also stops library look-ups and telemetry.
-        env["HF_HUB_OFFLINE"] = "1"
+        # Offline models never need the hub; this also stops library look-ups and telemetry,
+        # and the hub's progress bars (kept for hub models: a download should show progress).
+        env.update(HF_HUB_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1")
     return env
 
 

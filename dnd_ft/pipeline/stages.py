@@ -38,7 +38,7 @@ STAGES: dict[str, Stage] = {
         "dnd_ft.training.stage:run",
         ("train/",),
         disk="dnd_ft.training.disk:estimate",
-        setup="dnd_ft.training.backends:setup_run",
+        setup="dnd_ft.training.setup:setup_run",
     ),
     "eval": Stage("dnd_ft.evaluation.stage:run", ("eval/", "baseline/eval/")),
     "export": Stage("dnd_ft.export.stage:run", ("export/",), disk="dnd_ft.export.stage:estimate"),

@@ -1,7 +1,7 @@
 """Find run folders and read what the leaderboard needs from them.
 
 A run folder is any folder holding a ``metrics.json``; its ``manifest.json`` names the model
-(name, family, size) and the run. Folders are found recursively, so a multirun folder or the
+(name, family, size, source) and the run. Folders are found recursively, so a multirun folder or the
 whole ``outputs/`` tree can be passed at once.
 """
 
@@ -34,6 +34,13 @@ class Run:
     size: str
     status: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    source: str = "unknown"  # the manifest's model.source: "hub", "gguf_asset", "tiny", ...
+
+    @property
+    def smoke(self) -> bool:
+        """A random-init tiny model (``model.source: tiny``): its numbers test the pipeline,
+        not a model's quality. A manifest without a source (older runs) is not smoke."""
+        return self.source == "tiny"
 
     def has_variant(self, variant: str) -> bool:
         prefix = VARIANTS[variant]
@@ -96,6 +103,7 @@ def load_run(path: Path) -> Run:
         size=str(model.get("size") or "?"),
         status=str(status),
         metrics=metrics,
+        source=str(model.get("source") or "unknown"),
     )
 
 

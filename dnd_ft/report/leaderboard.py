@@ -1,21 +1,70 @@
-"""The leaderboard as data: one row per (run, variant) and the metric columns to show."""
+"""The leaderboard as data: one row per (run, variant), the metric columns to show, the rows
+that can be "best", and which way each fine-tuned-minus-baseline delta points.
+
+Metric groups and directions come from `dnd_ft.evaluation.outputs.METRICS`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dnd_ft.evaluation.outputs import HEADLINE, LOWER_IS_BETTER
+from dnd_ft.evaluation.outputs import GROUPS, HEADLINE, HIGHER, LOWER, direction, metric_info
 from dnd_ft.report.collect import VARIANTS, Run
 
 ID_COLUMNS = ["model", "family", "size", "variant", "run"]
+DEGENERATE_NOTE = (
+    "degenerate: produced no well-formed output (no reply with text and no parsed tool call); "
+    "never counted as best"
+)
+SMOKE_NOTE = (
+    "smoke: a random-init tiny model (model.source tiny); its numbers measure the pipeline, "
+    "not a model's quality"
+)
+
+
+def is_degenerate(metrics: Mapping[str, Any]) -> bool:
+    """True when a variant produced no well-formed turn: it was scored on some turns, parsed
+    no tool call in any of them (``n_pred_calls == 0``; malformed calls do not count) and
+    wrote text in none (``in_character_rate`` is null: its denominator is the turns whose
+    reply has text after stripping whitespace). Such a model, e.g. an untrained base model
+    that prints only newlines, "wins" irrelevance_acc and malformed_rate by saying nothing.
+
+    Metrics without these keys (older runs) are never judged degenerate.
+    """
+    if metrics.get("n_turns") == 0 or "in_character_rate" not in metrics:
+        return False
+    return metrics.get("n_pred_calls") == 0 and metrics["in_character_rate"] is None
+
+
+def row_notes(row: Mapping[str, Any]) -> list[str]:
+    """The labels of a leaderboard row ("smoke", "degenerate") or of a delta row ("smoke",
+    "degenerate fine-tuned", "degenerate baseline")."""
+    notes = ["smoke"] if row.get("smoke") else []
+    if "baseline_degenerate" not in row:
+        return notes + (["degenerate"] if row.get("degenerate") else [])
+    notes += ["degenerate fine-tuned"] if row.get("degenerate") else []
+    return notes + (["degenerate baseline"] if row["baseline_degenerate"] else [])
+
+
+def verdict(metric: str, delta: Any) -> str | None:
+    """The delta's cue: "better", "worse" or None (no delta, no change, no direction)."""
+    if not isinstance(delta, int | float) or delta == 0:
+        return None
+    way = direction(metric)
+    if way == HIGHER:
+        return "better" if delta > 0 else "worse"
+    if way == LOWER:
+        return "better" if delta < 0 else "worse"
+    return None
 
 
 @dataclass
 class Leaderboard:
-    """Rows (dicts with ID_COLUMNS and metric keys) and the metrics that have any value."""
+    """Rows (dicts of ID_COLUMNS, path, source, smoke, degenerate and metric keys) and the
+    metrics that have any value, in group order."""
 
     rows: list[dict[str, Any]]
     metrics: list[str]
@@ -25,18 +74,35 @@ class Leaderboard:
     def columns(self) -> list[str]:
         return ID_COLUMNS + self.metrics
 
+    def groups(self) -> list[tuple[str, list[str]]]:
+        """``(group, metrics)`` in GROUPS order, for the groups that have a shown metric."""
+        return [(g, ms) for g in GROUPS
+                if (ms := [m for m in self.metrics if metric_info(m).group == g])]  # fmt: skip
+
+    @property
+    def has_smoke(self) -> bool:
+        return any(row["smoke"] for row in self.rows)
+
+    @property
+    def has_degenerate(self) -> bool:
+        return any(row["degenerate"] for row in self.rows)
+
     def table(self) -> list[list[Any]]:
         """Rows as lists in `columns` order (for W&B tables)."""
         return [[row.get(c) for c in self.columns] for row in self.rows]
 
     def deltas(self) -> list[dict[str, Any]]:
-        """Per run with both variants: fine-tuned minus baseline for every metric."""
+        """Per run with both variants: fine-tuned minus baseline for every metric, plus
+        ``smoke``, ``degenerate`` (the fine-tuned variant) and ``baseline_degenerate`` flags."""
         out = []
         for run in self.runs:
             if not (run.has_variant("fine-tuned") and run.has_variant("baseline")):
                 continue
             tuned, base = run.variant_metrics("fine-tuned"), run.variant_metrics("baseline")
-            row: dict[str, Any] = {"model": run.model, "run": _label(run, self.runs)}
+            row: dict[str, Any] = {
+                "model": run.model, "run": _label(run, self.runs), "smoke": run.smoke,
+                "degenerate": is_degenerate(tuned), "baseline_degenerate": is_degenerate(base),
+            }  # fmt: skip
             for m in self.metrics:
                 a, b = tuned.get(m), base.get(m)
                 row[m] = (
@@ -61,7 +127,8 @@ def _label(run: Run, runs: Sequence[Run]) -> str:
 
 
 def build_leaderboard(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE) -> Leaderboard:
-    """Fine-tuned and baseline rows of each run, side by side, for ``metrics`` with values."""
+    """Fine-tuned and baseline rows of each run, side by side, for ``metrics`` with values
+    (ordered by group, then as given)."""
     rows = []
     for run in runs:
         for variant in VARIANTS:
@@ -71,21 +138,35 @@ def build_leaderboard(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE) ->
             rows.append({
                 "model": run.model, "family": run.family, "size": run.size,
                 "variant": variant, "run": _label(run, runs), "path": str(run.path),
+                "source": run.source, "smoke": run.smoke, "degenerate": is_degenerate(values),
                 **{m: values.get(m) for m in metrics},
             })  # fmt: skip
     shown = [m for m in metrics if any(isinstance(r.get(m), int | float) for r in rows)]
+    shown.sort(key=lambda m: GROUPS.index(metric_info(m).group))  # stable: keeps the given order
     return Leaderboard(rows=rows, metrics=shown, runs=list(runs))
 
 
 def best_rows(board: Leaderboard) -> dict[str, set[int]]:
-    """Indices of the rows holding the best value per metric (all ties), honouring
-    lower-is-better metrics; no row when every row has the same value (nothing stands out)."""
+    """Indices of the rows holding the best value per metric (all ties), honouring each
+    metric's direction.
+
+    Only comparable rows compete: never a degenerate row (`is_degenerate`: a model that says
+    nothing never calls a tool wrongly), and smoke rows only when no real model has a value.
+    No row for a metric with no direction (counts), nor when every competing row has the same
+    value (nothing stands out; a lone row is best on a one-row board).
+    """
     best: dict[str, set[int]] = {}
     for m in board.metrics:
-        scored = [(i, r[m]) for i, r in enumerate(board.rows) if isinstance(r.get(m), int | float)]
-        values = {v for _, v in scored}
-        if len(values) < 2 and len(board.rows) > 1:
+        way = direction(m)
+        if way not in (HIGHER, LOWER):
             continue
-        top = min(values) if m in LOWER_IS_BETTER else max(values)
-        best[m] = {i for i, v in scored if v == top}
+        scored = [(i, r[m], r["smoke"]) for i, r in enumerate(board.rows)
+                  if isinstance(r.get(m), int | float) and not r["degenerate"]]  # fmt: skip
+        if any(not smoke for _, _, smoke in scored):
+            scored = [s for s in scored if not s[2]]
+        values = {v for _, v, _ in scored}
+        if not values or (len(values) < 2 and len(board.rows) > 1):
+            continue
+        top = min(values) if way == LOWER else max(values)
+        best[m] = {i for i, v, _ in scored if v == top}
     return best

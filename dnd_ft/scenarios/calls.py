@@ -29,6 +29,7 @@ AddProblem = Callable[[int, str], None]
 _JSON_HINT = 'expected {"name": "TOOL", "arguments": {...}} or a list of them'
 _SHORTHAND_HINT = 'expected one call per line, like roll_dice(notation="1d20", reason="attack")'
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")  # whitespace as JSON defines it
+_JSON_WHITESPACE = " \t\n\r"
 _DECODER = json.JSONDecoder()
 _CALL_KEYS = frozenset({"name", "arguments"})
 _SCALARS = frozenset({str, int, float, bool, type(None)})  # JSON's scalar types
@@ -49,13 +50,34 @@ def parse_calls(body: str, first_line: int, add: AddProblem) -> list[ToolCall]:
     return _parse_shorthand(body, first_line, add)
 
 
+def json_error_line(text: str, exc: json.JSONDecodeError) -> int | None:
+    """The 0-based line of ``text`` to blame for ``exc``; None when ``text`` is blank.
+
+    That is the line where the decoder stopped (``exc.lineno - 1``), except where the fix
+    belongs after the token before it: a missing ``,`` or ``:`` (the decoder notices it at
+    the next token, often on the next line), a trailing ``,`` before ``}`` or ``]``, and
+    text that ends early (a missing ``}``: the decoder stops at the end, which would be the
+    closing fence's line).
+    """
+    pos = exc.pos
+    before = text[:pos].rstrip(_JSON_WHITESPACE)
+    if (
+        exc.msg.endswith(" delimiter")
+        or not text[pos:].strip(_JSON_WHITESPACE)
+        or (before.endswith(",") and text[pos] in "]}")
+    ):
+        if not before:
+            return None
+        pos = len(before) - 1
+    return text.count("\n", 0, pos)
+
+
 def _parse_json(body: str, first_line: int, add: AddProblem) -> list[ToolCall]:
     try:
         data = json.loads(body, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
-        add(
-            first_line + exc.lineno - 1, f"invalid JSON in tool_call block: {exc.msg}; {_JSON_HINT}"
-        )
+        line = first_line + (json_error_line(body, exc) or 0)  # body is not blank: never None
+        add(line, f"invalid JSON in tool_call block: {exc.msg}; {_JSON_HINT}")
         return []
     except _DuplicateKeyError as exc:
         line = first_line + _line_of_repeat(body, exc.key)
@@ -65,7 +87,8 @@ def _parse_json(body: str, first_line: int, add: AddProblem) -> list[ToolCall]:
         line = first_line + body.count("\n", 0, _skip_space(body, 0))
         return _keep([_json_call(data, line, add)])
     if not data:
-        add(first_line, f"empty list in tool_call block; {_JSON_HINT}")
+        line = first_line + body.count("\n", 0, _skip_space(body, 0))  # the '[' line
+        add(line, f"empty list in tool_call block; {_JSON_HINT}")
     lines = _item_lines(body, first_line, len(data))
     return _keep([_json_call(item, line, add) for item, line in zip(data, lines, strict=True)])
 
@@ -208,8 +231,9 @@ def _ast_shorthand(body: str, first_line: int, add: AddProblem) -> list[ToolCall
     try:
         tree = ast.parse(body, mode="exec")
     except SyntaxError as exc:
-        line = first_line + (exc.lineno or 1) - 1
-        add(line, f"cannot parse tool call: {exc.msg}; {_SHORTHAND_HINT}")
+        # never past the last line with text, where the closing fence is
+        offset = min((exc.lineno or 1) - 1, body.rstrip().count("\n"))
+        add(first_line + offset, f"cannot parse tool call: {exc.msg}; {_SHORTHAND_HINT}")
         return []
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
         add(first_line, f"cannot parse tool call: {exc}; {_SHORTHAND_HINT}")

@@ -108,7 +108,7 @@ def parse(
         if key not in KEYS:
             add(
                 line,
-                f"unknown front-matter key {key!r}{_did_you_mean(str(key), KEYS)}; "
+                f"unknown front-matter key {key!r}{did_you_mean(str(key), KEYS)}; "
                 f"allowed keys: {', '.join(KEYS)}",
             )
         elif key == "id":
@@ -123,7 +123,7 @@ def parse(
             else:
                 add(
                     line,
-                    f"unknown category {value!r}{_did_you_mean(str(value), categories)}; "
+                    f"unknown category {value!r}{did_you_mean(str(value), categories)}; "
                     f"allowed: {', '.join(categories)}",
                 )
         elif key == "title":
@@ -160,11 +160,13 @@ def _yaml_load(text: str, add: AddProblem) -> tuple[dict[str, Any] | None, dict[
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
+        context = getattr(exc, "context", None)
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        if context and context.startswith(_UNFINISHED):  # found only on a later line
+            mark = getattr(exc, "context_mark", None) or mark
         # an error found at the end of the YAML (unclosed bracket) points past its last line
         last = text.count("\n") + 2
         line = min(mark.line + 2, last) if mark is not None else 2
-        context = getattr(exc, "context", None)
         problem = getattr(exc, "problem", None) or str(exc)
         add(line, f"invalid YAML in front matter: {f'{context}: ' if context else ''}{problem}")
         return None, {}
@@ -182,6 +184,15 @@ def _yaml_load(text: str, add: AddProblem) -> tuple[dict[str, Any] | None, dict[
         return None, {}
     # +2: YAML line 0 is file line 2 (line 1 is the opening '---')
     return _with_lines(data, [(str(k.value), k.start_mark.line + 2) for k, _ in node.value], add)
+
+
+# YAML errors about something left open (a '[' or '{', a quote, a key without ':'): the
+# parser notices on a later line, but the line that opened it is the one to fix
+_UNFINISHED = (
+    "while parsing a flow",
+    "while scanning a quoted scalar",
+    "while scanning a simple key",
+)
 
 
 def _with_lines(
@@ -285,13 +296,14 @@ def _check_tools(
             known = registry.names()
             add(
                 line,
-                f"unknown tool {name!r} in 'tools'{_did_you_mean(name, known)}; "
+                f"unknown tool {name!r} in 'tools'{did_you_mean(name, known)}; "
                 f"known tools: {', '.join(known)}",
             )
         seen.add(name)
     return tuple(dict.fromkeys(tools))
 
 
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to ``word``, or ``""``."""
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

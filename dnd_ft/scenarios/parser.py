@@ -8,6 +8,7 @@ shows an author everything to fix. A scenario is returned only when its file has
 from __future__ import annotations
 
 import bisect
+import difflib
 import json
 import re
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dnd_ft.scenarios import frontmatter
-from dnd_ft.scenarios.calls import parse_calls
+from dnd_ft.scenarios.calls import json_error_line, parse_calls
 from dnd_ft.scenarios.flows import check_flow
 from dnd_ft.scenarios.frontmatter import DEFAULT_CATEGORIES, FrontMatter
 from dnd_ft.scenarios.model import Flow, ParseResult, Problem, Scenario, ToolCall, Turn
@@ -32,6 +33,7 @@ _TOOL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _SLUG_GAP_RE = re.compile(r"[^a-z0-9]+")
 _TURN_HINT = "expected '### Player', '### Player (Name)', '### DM' or '### Tool: NAME'"
 _SECTION_HINT = "expected '## System' or '## Conversation: Title'"
+_SECTIONS = ("System", "Conversation")
 # tool results are stored as compact JSON; one shared encoder, as json.dumps with options
 # builds a new one per call
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -125,6 +127,8 @@ class _FileParser:
         # already-reported breakage whose knock-on effects on turn order would only be noise:
         self.broken_calls: set[int] = set()  # lines of DM turns with a bad tool_call block
         self.broken_flows: set[int] = set()  # lines of flows with a bad turn heading
+        self.unclosed: Fence | None = None  # a fence never closed: it swallows the rest
+        self.meant: set[str] = set()  # sections that a misspelt '##' heading was meant as
         # section state while walking the headings
         self.section = ""  # "system" | "conversation" | "unknown" | "" (none yet)
         self.system: str | None = None
@@ -153,6 +157,7 @@ class _FileParser:
         self.fences = doc.fences
         for fence in doc.fences:
             if not fence.closed:
+                self.unclosed = fence
                 self.add(
                     self.at(fence.start),
                     f"code fence {self.lines[fence.start].strip()!r} "
@@ -160,10 +165,13 @@ class _FileParser:
                 )
         system, flows = self._sections(doc.headings)
         offered = meta.tools if meta.tools_known else None
+        truncated = self._truncated(doc.headings) if self.unclosed is not None else 0
+        not_offered: set[str] = set()  # each reported once per file
         for flow in flows:
             check_flow(
                 flow, offered, self.registry, self.add,
                 broken_calls=self.broken_calls, check_order=flow.line not in self.broken_flows,
+                complete=flow.line != truncated, not_offered=not_offered,
             )  # fmt: skip
         if self.problems or system is None or meta.id is None:
             return Parsed(None, self.problems, meta)
@@ -172,6 +180,17 @@ class _FileParser:
             path=self.path, title=meta.title, tags=meta.tags, tools=meta.tools,
         )  # fmt: skip
         return Parsed(scenario, self.problems, meta)
+
+    def _truncated(self, headings: tuple[Heading, ...]) -> int:
+        """The line of the flow whose end the unclosed fence swallowed, or 0.
+
+        The fence runs to the end of the file, so it lies in the last ``##`` section.
+        """
+        if not self.flows:
+            return 0
+        last = next((h for h in reversed(headings) if h.level == 2), None)
+        flow_line = self.flows[-1].line
+        return flow_line if last is not None and self.at(last.line) == flow_line else 0
 
     def _sections(self, headings: tuple[Heading, ...]) -> tuple[str | None, list[Flow]]:
         """Split the body at ``##`` headings into the system prompt and the flows."""
@@ -207,13 +226,14 @@ class _FileParser:
                     self.at(head.line),
                     f"'### {head.text}' comes before any section; {_SECTION_HINT}",
                 )
-        if self.system is None:
+        swallowed = self.unclosed is not None and not self.flows  # they may be in the fence
+        if self.system is None and not swallowed and "System" not in self.meant:
             self.add(
                 self.offset + 1,
                 "missing '## System' section: add one after the front matter with the DM's "
                 "instructions (### Party, ### Scene, ...)",
             )
-        elif not self.flows:
+        elif not self.flows and not swallowed and "Conversation" not in self.meant:
             self.add(
                 self.system_line,
                 "no '## Conversation' section; add at least one with '### Player' and '### DM' "
@@ -239,7 +259,12 @@ class _FileParser:
                 self.add(self.at(text), f"text before the first turn; {_TURN_HINT}")
         else:
             self.section = "unknown"  # its ### headings are skipped, not reported again
-            self.add(line, f"unknown section '## {head.text}'; {_SECTION_HINT}")
+            # a misspelt '## System' or '## Conversation' is not reported again as missing
+            word = head.text.split(":", 1)[0].strip().capitalize()
+            close = difflib.get_close_matches(word, _SECTIONS, n=1)
+            self.meant.update(close)
+            hint = f" (did you mean '## {close[0]}'?)" if close else ""
+            self.add(line, f"unknown section '## {head.text}'{hint}; {_SECTION_HINT}")
 
     def _system(self, index: int, headings: tuple[Heading, ...], line: int) -> str:
         end = next((h.line for h in headings[index + 1 :] if h.level <= 2), len(self.lines))
@@ -259,7 +284,8 @@ class _FileParser:
             calls: list[ToolCall] = []
             known_problems = len(self.problems)
             for fence in calls_fences:
-                calls += parse_calls(fence.content, self.at(fence.start) + 1, self.add)
+                if fence.closed:  # an unclosed one holds the rest of the file: not calls
+                    calls += parse_calls(fence.content, self.at(fence.start) + 1, self.add)
             if len(self.problems) > known_problems:
                 self.broken_calls.add(line)
             text = self._text(start, end, calls_fences)
@@ -291,13 +317,11 @@ class _FileParser:
         """A tool turn's result: compact JSON from a lone ```json fence, else the text."""
         if len(fences) == 1 and not self._text(start, end, fences):
             fence = fences[0]
-            if fence.info == "json":
+            if fence.info == "json" and fence.closed:  # unclosed: the rest of the file
                 try:
                     value = json.loads(fence.content)
                 except json.JSONDecodeError as exc:
-                    self.add(
-                        self.at(fence.start) + exc.lineno, f"invalid JSON in tool result: {exc.msg}"
-                    )
+                    self._bad_json(fence, exc)
                     return fence.content.strip()
                 return _COMPACT_JSON.encode(value)
             result = fence.content.strip("\n")
@@ -310,6 +334,17 @@ class _FileParser:
                 "(JSON in a ```json fence, or text)",
             )
         return result
+
+    def _bad_json(self, fence: Fence, exc: json.JSONDecodeError) -> None:
+        """Report the bad JSON of a tool result's fence at the line to fix."""
+        offset = json_error_line(fence.content, exc)
+        if offset is None:
+            self.add(
+                self.at(fence.start),
+                "empty ```json block in tool result; put the tool's output in it as JSON",
+            )
+        else:
+            self.add(self.at(fence.start) + 1 + offset, f"invalid JSON in tool result: {exc.msg}")
 
     def _text(self, start: int, end: int, skip: Sequence[Fence] = ()) -> str:
         """Source lines ``[start, end)`` minus ``skip`` fences (sorted, inside the range):

@@ -10,14 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dnd_ft.models.identity import write_identity
 from dnd_ft.training.backends.base import LoadedModel
 from dnd_ft.utils.io import atomic_dir, atomic_write_text
 
 log = logging.getLogger(__name__)
 
 
-def save_adapter(loaded: LoadedModel, out: Path) -> Path:
-    """PEFT adapter (adapter_config.json + adapter_model.safetensors) and the tokenizer.
+def save_adapter(loaded: LoadedModel, out: Path, model_cfg: Any) -> Path:
+    """PEFT adapter (adapter_config.json + adapter_model.safetensors), the tokenizer, and
+    which base model and chat format it belongs to (`dnd_ft.models.identity`).
 
     The tokenizer travels with the adapter so `PeftModel.from_pretrained(base, out)` plus
     `AutoTokenizer.from_pretrained(out)` is all evaluation and export need.
@@ -25,17 +27,19 @@ def save_adapter(loaded: LoadedModel, out: Path) -> Path:
     with atomic_dir(out) as tmp:
         loaded.model.save_pretrained(str(tmp))
         loaded.tokenizer.save_pretrained(str(tmp))
+        write_identity(tmp, model_cfg)
     log.info("adapter written to %s", out)
     return out
 
 
-def save_full_model(loaded: LoadedModel, out: Path) -> Path:
-    """A full fine-tune's weights as a standalone model: safetensors, config, tokenizer and
-    chat template (merging a LoRA adapter is the export stage's job)."""
+def save_full_model(loaded: LoadedModel, out: Path, model_cfg: Any) -> Path:
+    """A full fine-tune's weights as a standalone model: safetensors, config, tokenizer, chat
+    template and its identity (merging a LoRA adapter is the export stage's job)."""
     with atomic_dir(out) as tmp:
         loaded.model.config.use_cache = True  # the saved model is for inference
         loaded.model.save_pretrained(str(tmp))
         loaded.tokenizer.save_pretrained(str(tmp))
+        write_identity(tmp, model_cfg)
     log.info("fine-tuned model written to %s", out)
     return out
 

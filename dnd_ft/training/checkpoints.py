@@ -105,6 +105,26 @@ def resolve_resume(resume: str, root: Path, info: dict[str, Any]) -> Path | None
     return found
 
 
+def run_info(cfg: Any) -> dict[str, Any]:
+    """What a checkpoint of ``cfg``'s training is made with; a resume must match it."""
+    t = cfg.trainer
+    return {"model": cfg.model.name, "method": t.method, "packing": bool(t.packing),
+            "max_length": int(t.max_length), "seed": int(t.seed)}  # fmt: skip
+
+
+def check_resume(resume: str, root: Path, info: dict[str, Any]) -> None:
+    """The checks of `resolve_resume`, without its clean-up: run before anything is written,
+    so a refused resume leaves the run folder as it was."""
+    if resume == "never":
+        return
+    found = latest_complete(root) if resume == "auto" else Path(resume)
+    if found is None:
+        return
+    if resume != "auto" and not is_complete(found):
+        resolve_resume(resume, root, info)  # raises the not-complete message
+    _check_compatible(found, info)
+
+
 def _check_compatible(path: Path, info: dict[str, Any]) -> None:
     saved_file = path / INFO
     if not saved_file.is_file():

@@ -50,8 +50,7 @@ def run(ctx: RunContext) -> None:
             "(stages=[data,train]) or rerun in the run folder that has it (hydra.run.dir=...)"
         )
     train_dir = ctx.stage_dir("train")
-    info = {"model": cfg.model.name, "method": t.method, "packing": bool(t.packing),
-            "max_length": int(t.max_length), "seed": int(t.seed)}  # fmt: skip
+    info = checkpoints.run_info(cfg)
     resume_from = checkpoints.resolve_resume(str(t.resume), train_dir / "checkpoints", info)
 
     from dnd_ft.training import artifacts, loop
@@ -77,9 +76,11 @@ def run(ctx: RunContext) -> None:
 
     # The model: an adapter (lora/qlora) or the whole fine-tuned model (full).
     if loaded.method == "full":
-        ctx.artifacts["merged_dir"] = artifacts.save_full_model(loaded, ctx.run_dir / "merged")
+        out = artifacts.save_full_model(loaded, ctx.run_dir / "merged", cfg.model)
+        ctx.artifacts["merged_dir"] = out
     else:
-        ctx.artifacts["adapter_dir"] = artifacts.save_adapter(loaded, ctx.run_dir / "adapter")
+        out = artifacts.save_adapter(loaded, ctx.run_dir / "adapter", cfg.model)
+        ctx.artifacts["adapter_dir"] = out
 
     # The record: metrics, history, loss curve, summary; the same to the tracker.
     artifacts.write_history(result.history, train_dir / "history.json")

@@ -121,3 +121,27 @@ def test_functiongemma_reads_unescaped_words_leniently() -> None:
     assert parsed.tool_calls == [
         {"name": "apply_damage", "arguments": {"target": "Goblin 1", "amount": 5}}
     ]
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_learn_tool_names_adds_each_declared_name_and_nothing_else(
+    variant: str, record: dict[str, Any]
+) -> None:
+    options = dict(VARIANTS[variant])
+    plain = get_format(options.pop("chat_format"), **options)
+    learning = get_format(plain.name, **options, learn_tool_names=True)
+    a = plain.render(record["messages"], record["tools"])
+    b = learning.render(record["messages"], record["tools"])
+    names = [t["function"]["name"] for t in record["tools"]]
+    assert b.text == a.text  # the text is the same; only the loss mask grows
+    assert b.loss_text() == names + a.loss_text()  # each name once, before the assistant's
+    assert b.spans == sorted(b.spans) and all(
+        e <= s for (_, e), (s, _) in zip(b.spans, b.spans[1:], strict=False)
+    )
+    first = a.spans[0][0]
+    assert all(end <= first for _, end in b.spans[: len(names)])  # in the prompt's declarations
+    assert learning.options["learn_tool_names"] is True and "learn_tool_names" not in plain.options
+    prompt = record["messages"][:2]
+    assert learning.render_prompt(prompt, record["tools"]) == plain.render_prompt(
+        prompt, record["tools"]
+    )

@@ -56,13 +56,21 @@ def test_misspelt_key_on_command_line_names_it(compose_cfg):
 
 def test_misspelt_key_in_file_names_it(compose_cfg, tmp_path):
     bad = CONFIG_DIR / "model" / "_typo_test.yaml"
-    bad.write_text("defaults:\n  - base_model\n  - _self_\nname: x\nfamly: qwen\n")
+    bad.write_text("defaults:\n  - /schema/model@_here_\n  - _self_\nname: x\nfamly: qwen\n")
     try:
         with pytest.raises(ConfigCompositionException) as info:
             compose_cfg("model=_typo_test")
         assert "famly" in str(info.value.__cause__) + str(info.value)
     finally:
         bad.unlink()
+
+
+def test_schemas_are_not_group_options(compose_cfg):
+    from hydra.errors import MissingConfigException
+
+    with pytest.raises(MissingConfigException, match=r"Could not find 'model/base_model'") as info:
+        compose_cfg("model=base_model")
+    assert "tiny_qwen3" in str(info.value)  # Hydra lists the real options
 
 
 def test_wrong_type_fails(compose_cfg):

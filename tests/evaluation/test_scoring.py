@@ -112,6 +112,9 @@ def test_reports_and_tracker_tables(example, registry, tmp_path):
     )
     md = md_path.read_text()
     assert md == render_markdown(summary)
+    assert "No adapter: the base model itself." in md
+    full = render_markdown({**summary, "merged_dir": "/runs/x/merged"})
+    assert "Fine-tuned model (all weights): `/runs/x/merged`." in full and "Adapter:" not in full
     assert "| tool_name_f1 | 1.000 | 0.000 | +1.000 |" in md  # a silent baseline scores 0
     assert "| tool_args_exact | 1.000 | n/a |" in md  # nothing matched: undefined
     assert "| irrelevance_acc | 1.000 | 1.000 | +0.000 |" in md

@@ -35,3 +35,8 @@ def test_a_failing_job_is_recorded_and_the_multirun_goes_on(tmp_path):
     assert "multirun: 2 job(s), 1 ok, 1 not ok" in proc.stderr
     assert "0_qwen3_0_6b: failed in stage data: " in proc.stderr
     assert "Traceback" not in proc.stderr
+    # each job records its own combination and the command as typed
+    manifest = json.loads((sweep / "1_tiny_gemma3" / "manifest.json").read_text())
+    assert "model=tiny_gemma3" in manifest["overrides"]
+    assert "model=qwen3_0_6b,tiny_gemma3" not in manifest["overrides"]
+    assert " -m dnd_ft -m model=qwen3_0_6b,tiny_gemma3 " in manifest["command"]

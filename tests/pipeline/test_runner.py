@@ -24,7 +24,7 @@ def test_run_folder_has_config_manifest_metrics_status(compose_cfg, tmp_path):
     assert manifest["hardware"]["accelerator"] in {"cpu", "cuda", "mps"}
     assert len(manifest["tool_registry"]["sha256"]) == 64
     assert manifest["scenario_corpus"]["files"] > 0
-    assert len(manifest["git"]) == 2
+    assert set(manifest["git"]) == {"commit", "dirty"}
     assert json.loads((run / "status.json").read_text())["status"] == "ok"
     assert metrics.values == {}
 
@@ -75,3 +75,19 @@ def test_metrics_are_flat_persistent_and_json_safe(tmp_path):
     assert Metrics(path).values == {"train/loss_first": 3.5, "train/bad": None}
     m.update({"eval/x": 1})
     assert json.loads(path.read_text())["eval/x"] == 1
+
+
+def test_run_files_follow_the_umask(tmp_path):
+    import stat
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    cmd = f"umask 002; exec {sys.executable} -m dnd_ft stages=[data] hydra.run.dir={run}"
+    proc = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("status.json", "config.yaml", "manifest.json", "metrics.json",
+                 ".hydra/overrides.yaml", "data/train.jsonl", "data/report.md"):  # fmt: skip
+        assert stat.S_IMODE((run / name).stat().st_mode) == 0o664, name
+    assert stat.S_IMODE((run / "data").stat().st_mode) == 0o775

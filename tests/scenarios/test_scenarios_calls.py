@@ -111,6 +111,14 @@ def test_shorthand_call_may_span_lines() -> None:
         ('{"name": "roll_dice", "arguments": {}, "id": 1}', 10, "unknown key(s) 'id'"),
         ('{"arguments": {}}', 10, 'needs a string "name"'),
         ("[]", 10, "empty list in tool_call block"),
+        ("\n  []", 11, "empty list in tool_call block"),  # the '[' line
+        # JSON errors name the line to fix inside the fence, never the closing fence after it
+        ('{"name": "a",\n "arguments": {\n  "x": tru}}', 12, "Expecting value"),
+        ('{"name": "a",\n "arguments": {}\n\n', 11, "Expecting ',' delimiter"),  # no '}'
+        ('{"name": "a"\n "arguments": {}}', 10, "Expecting ',' delimiter"),  # ',' goes on 10
+        ('{"name": "a",\n "arguments": {},\n}', 11, "Expecting property name"),  # trailing ','
+        ('{"name": "a", "arguments": {}}\n{"name": "b"}', 11, "Extra data"),
+        ("ok(a=1)\nroll_dice(notation='1d20',\n\n", 11, "'(' was never closed"),
         ("[1]", 10, "tool call must be a JSON object, got int"),
         ("  \n", 9, "empty tool_call block"),
         ("roll_dice(n=" + "[" * 300 + "]" * 300 + ")", 10, "cannot parse tool call"),

@@ -52,10 +52,30 @@ BAD = {
     "tool_not_offered.md": [(18, "tool 'lookup_monster' is not offered by this scenario; add it to 'tools:'")],
     "unknown_tool_call.md": [(17, "unknown tool 'roll_die'; did you mean roll_dice?")],
     "bad_arguments.md": [(17, "tool call 'roll_dice': bad arguments: Additional properties are not allowed ('bonus' was unexpected)")],
-    "bad_result_json.md": [(23, "invalid JSON in tool result: Expecting ',' delimiter")],
-    # the unclosed fence swallows the rest of the file, DM turn included
-    "unclosed_fence.md": [(28, "the conversation ends with a Player turn"),
-                          (31, "code fence '```text' is never closed; add a closing fence line")],
+    # the JSON ends early (no '}'): the last line with JSON, not the closing fence after it
+    "bad_result_json.md": [(22, "invalid JSON in tool result: Expecting ',' delimiter")],
+    # the unclosed fence swallows the rest of the file, DM turn included: how the
+    # conversation ends is unknown, so that is not reported as well
+    "unclosed_fence.md": [(31, "code fence '```text' is never closed; add a closing fence line")],
+    # in-fence errors point at the bad line inside the fence
+    "bad_call_json_third_line.md": [(19, "invalid JSON in tool_call block: Expecting value")],
+    "bad_call_json_at_end.md": [(18, "invalid JSON in tool_call block: Expecting ',' delimiter")],
+    "missing_comma_in_call.md": [(18, "invalid JSON in tool_call block: Expecting ',' delimiter")],
+    "bad_result_json_inner.md": [(23, "invalid JSON in tool result: Expecting value")],
+    "empty_result_json.md": [(21, "empty ```json block in tool result")],
+    # one mistake, one message: nothing more about the call, its result or the turn order
+    "misspelt_tool_in_call.md": [(17, "unknown tool 'roll_die'; did you mean roll_dice?")],
+    "misspelt_tool_unanswered.md": [(17, "unknown tool 'roll_die'; did you mean roll_dice?")],
+    "misspelt_tool_in_result.md": [(20, "unknown tool 'roll_dcie' in '### Tool: roll_dcie'")],
+    "call_names_wrong_tool.md": [(17, "tool call 'lookup_monster' names the wrong tool")],
+    "wrong_result_name.md": [(20, "tool result 'lookup_monster' does not match the call it answers, 'roll_dice' (line 17)")],
+    "missing_first_result.md": [(17, "tool call 'roll_dice' is never answered")],
+    "broken_call_then_dm.md": [(17, "cannot parse tool call: '(' was never closed")],
+    "unknown_tool_listed_and_called.md": [(4, "unknown tool 'cast_fireball' in 'tools'")],
+    "not_offered_twice.md": [(17, "tool 'lookup_monster' is not offered by this scenario")],
+    "unclosed_result_fence.md": [(21, "code fence '```json' is never closed")],
+    "misspelt_section.md": [(6, "unknown section '## Sytem' (did you mean '## System'?)"),
+                            (9, "unknown section '## Conversations' (did you mean '## Conversation'?)")],
 }  # fmt: skip
 
 

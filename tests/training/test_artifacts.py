@@ -52,7 +52,7 @@ def test_full_fine_tune_trains_every_weight_and_saves_a_model(smoke_cfg, toy_tok
     assert losses[-1] < losses[0]
     changed = [n for n, p in model.named_parameters() if not torch.equal(p, before[n])]
     assert len(changed) == len(before)  # all weights train, no adapter
-    out = artifacts.save_full_model(loaded, tmp_path / "merged")
+    out = artifacts.save_full_model(loaded, tmp_path / "merged", cfg.model)
     reloaded = AutoModelForCausalLM.from_pretrained(str(out))
     ids = torch.tensor([[3, 4, 5, 6]])
     model.eval()

@@ -103,3 +103,25 @@ def test_sigterm_leaves_an_interrupted_run_that_resumes(tmp_path):
     assert status["status"] == "ok" and status["attempt"] == 2
     assert status["previous"][-1]["status"] == "interrupted"
     assert (run_dir / "adapter" / "adapter_config.json").is_file()
+
+
+def test_a_refused_resume_changes_nothing_in_the_run_folder(qwen_smoke_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(qwen_smoke_run, run_dir)
+    watched = ["config.yaml", "manifest.json", ".hydra/overrides.yaml", ".hydra/config.yaml",
+               "status.json", "metrics.json", "data/train.jsonl", "train/summary.json"]  # fmt: skip
+    before = {name: (run_dir / name).read_bytes() for name in watched}
+    stamps = {name: (run_dir / name).stat().st_mtime_ns for name in watched}
+
+    proc = run_cli(*SMOKE_ARGS, "model=tiny_qwen3", "trainer.method=full",
+                   f"hydra.run.dir={run_dir}", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 1
+    assert (
+        "trainer.resume:" in proc.stderr
+        and "method: checkpoint 'lora', config 'full'" in proc.stderr
+    )
+    for name in watched:
+        assert (run_dir / name).read_bytes() == before[name], name
+        assert (run_dir / name).stat().st_mtime_ns == stamps[name], name

@@ -18,7 +18,7 @@ from dnd_ft.training.backends.base import Backend, LoadedModel
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Backend", "LoadedModel", "get", "preimport", "select", "setup_run"]
+__all__ = ["Backend", "LoadedModel", "get", "preimport", "select"]
 
 
 def _cuda_available() -> bool:
@@ -62,8 +62,8 @@ def preimport(trainer_cfg: DictConfig, model_cfg: DictConfig | None = None) -> s
     """Import unsloth now if this run will train with it; returns the selected backend.
 
     Unsloth patches transformers, TRL and PEFT at import time and warns (and runs slower)
-    when they were imported first, so the runner calls this (through `setup_run`, the train
-    stage's setup hook) before any stage. On CPU it
+    when they were imported first, so the runner calls this (through the train stage's setup
+    hook, `dnd_ft.training.setup`) before any stage. On CPU it
     only decides the backend and imports nothing heavy besides torch.
     """
     name, reason = select(trainer_cfg, model_cfg)
@@ -73,8 +73,3 @@ def preimport(trainer_cfg: DictConfig, model_cfg: DictConfig | None = None) -> s
 
         import_unsloth()
     return name
-
-
-def setup_run(cfg: DictConfig) -> None:
-    """The train stage's setup hook (dnd_ft.pipeline.stages): runs before any stage starts."""
-    preimport(cfg.trainer, cfg.model)
