@@ -6,6 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Fewer threads than cores was faster on small CPU runs (NOTES); override freely.
 export OMP_NUM_THREADS ?= 1
+# glibc returns big freed blocks to the OS and pays page faults to get them back every
+# training step: keeping them cut tiny_qwen3's system time from 20 s to 2.5 s per 30 steps
+# (99 -> 84 s of CPU, same loss). Other libcs ignore these.
+export MALLOC_MMAP_THRESHOLD_ ?= 4294967296
+export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
+export MALLOC_TOP_PAD_ ?= 536870912
 export WANDB_SILENT ?= true
 
 .PHONY: setup demo test lint bench clean

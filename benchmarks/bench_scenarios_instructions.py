@@ -1,19 +1,20 @@
 """Benchmark: CPU instructions per scenario file linted, a figure a shared host cannot move.
 
-    python benchmarks/bench_scenarios_instructions.py [--files 300]
+    python benchmarks/bench_scenarios_instructions.py [--files 294]
 
 Wall-clock throughput (bench_scenarios.py) swings by a third on a busy virtual machine;
 instruction counts do not. This runs a child under valgrind's callgrind twice, once parsing
 ``--files`` warm-up files only and once parsing as many more, and prints the difference per
-file: the cost of parsing and linting one generated scenario, imports and warm-up left out.
-Needs valgrind (``apt install valgrind``); about a minute for 300 files.
+file: the cost of parsing and linting one scenario, imports and warm-up left out. The files
+are bench_scenarios.py's realistic ones (varied copies of the real corpus); the default, six
+times the real corpus's 49 files, holds each real file equally often in both halves. Needs
+valgrind (``apt-get install -y valgrind``); a few minutes for 294 files.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -23,19 +24,20 @@ from pathlib import Path
 
 
 def child(files: int, measured: bool) -> None:
-    """Parse ``files`` generated scenarios, then ``files`` more when ``measured``."""
+    """Parse ``files`` realistic scenarios, then ``files`` more when ``measured``."""
     sys.path.insert(0, str(Path(__file__).parent))
-    from bench_scenarios import scenario
+    from bench_scenarios import realistic_corpus
 
     from dnd_ft.scenarios.frontmatter import DEFAULT_CATEGORIES
     from dnd_ft.scenarios.parser import parse_source
     from dnd_ft.tools.registry import ToolRegistry
 
-    rng = random.Random(0)
-    texts = [scenario(i, rng) for i in range(2 * files)]
+    texts = [text for _, text in realistic_corpus(2 * files)]  # the same in both runs
     registry, path = ToolRegistry.default(), Path("bench.md")
     for text in texts[: files * (2 if measured else 1)]:
-        parse_source(text, path, registry, DEFAULT_CATEGORIES)
+        parsed = parse_source(text, path, registry, DEFAULT_CATEGORIES)
+        if parsed.problems:
+            raise SystemExit(f"a benchmark file has problems: {parsed.problems[0]}")
 
 
 def instructions(files: int, measured: bool) -> int:
@@ -54,7 +56,7 @@ def instructions(files: int, measured: bool) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=300)
+    parser.add_argument("--files", type=int, default=294)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--measured", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -62,7 +64,7 @@ def main() -> None:
         child(args.child, bool(args.measured))
         return
     if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed: apt install valgrind")
+        raise SystemExit("valgrind is not installed: apt-get install -y valgrind")
     base, total = instructions(args.files, False), instructions(args.files, True)
     print(f"files             {args.files}")
     print(f"instructions/file {(total - base) / args.files / 1e6:.2f} M")

@@ -25,10 +25,13 @@ class Rendered:
     text: the full training text, control strings included.
     spans: ``[start, end)`` character ranges of ``text`` that carry loss (assistant content,
         tool calls and the marker that ends the assistant's output), sorted, non-overlapping.
+    call_spans: the parts of ``spans`` that are tool calls (a call block, its markers
+        included), for losses that weigh calls apart from prose.
     """
 
     text: str
     spans: list[Span] = field(default_factory=list)
+    call_spans: list[Span] = field(default_factory=list)
 
     def loss_text(self) -> list[str]:
         """The text of each loss span, in order (handy in tests and reports)."""
@@ -52,6 +55,8 @@ class ChatFormat(ABC):
     stop_strings: list[str] = []
     # What the format writes right before a tool's name where it declares the tool.
     declaration_prefix: str = '"name": "'
+    # A whole call block in the assistant's text (markers included), as the parser reads it.
+    call_block: re.Pattern[str] | None = None
 
     def __init__(self, *, speaker_names: bool = True, learn_tool_names: bool = False) -> None:
         self.speaker_names = speaker_names
@@ -65,8 +70,9 @@ class ChatFormat(ABC):
         learns which names exist before it has to write one in a call.
         """
         rendered = self._render(messages, tools)
+        calls = self._call_spans(rendered)
         if not (self.learn_tool_names and tools):
-            return rendered
+            return Rendered(rendered.text, rendered.spans, calls)
         limit = rendered.spans[0][0] if rendered.spans else len(rendered.text)
         names = []
         for tool in tools:
@@ -75,7 +81,17 @@ class ChatFormat(ABC):
             if at >= 0:
                 start = at + len(self.declaration_prefix)
                 names.append((start, start + len(name)))
-        return Rendered(rendered.text, sorted(set(names)) + list(rendered.spans))
+        return Rendered(rendered.text, sorted(set(names)) + list(rendered.spans), calls)
+
+    def _call_spans(self, rendered: Rendered) -> list[Span]:
+        """Where the call blocks are, inside the loss spans."""
+        if self.call_block is None:
+            return []
+        found = []
+        for start, end in rendered.spans:
+            for match in self.call_block.finditer(rendered.text, start, end):
+                found.append(match.span())
+        return found
 
     @abstractmethod
     def _render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:

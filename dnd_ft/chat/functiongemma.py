@@ -107,6 +107,7 @@ class FunctionGemmaFormat(ChatFormat):
     name = "functiongemma"
     stop_strings = [EOT, RESP_START, GEMMA["eos"]]
     declaration_prefix = "declaration:"
+    call_block = _CALL
 
     def __init__(self, *, trigger: bool = True, **options: Any) -> None:
         super().__init__(**options)

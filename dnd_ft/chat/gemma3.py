@@ -104,6 +104,7 @@ def parse_call(line: str) -> dict[str, Any] | None:
 class Gemma3Format(ChatFormat):
     name = "gemma3"
     stop_strings = [EOT, GEMMA["eos"]]
+    call_block = _CODE
 
     def _render(self, messages: Sequence[Message], tools: Sequence[Mapping] | None) -> Rendered:
         b = TextBuilder()

@@ -34,7 +34,7 @@ from dnd_ft.chat.base import (
     tojson,
     tool_calls_of,
 )
-from dnd_ft.chat.jsoncalls import parse_hermes
+from dnd_ft.chat.jsoncalls import CALL_BLOCK, parse_hermes
 from dnd_ft.chat.tokens import HERMES
 
 IM_START, IM_END = HERMES["im_start"], HERMES["im_end"]
@@ -57,6 +57,7 @@ def format_call(name: str, arguments: dict[str, Any]) -> str:
 class HermesFormat(ChatFormat):
     name = "hermes"
     stop_strings = [IM_END, "<|endoftext|>"]
+    call_block = CALL_BLOCK
 
     def __init__(self, *, think: bool = False, **options: Any) -> None:
         super().__init__(**options)

@@ -10,7 +10,7 @@ from dnd_ft.chat.base import ParsedTurn, parse_call_blocks
 from dnd_ft.chat.tokens import HERMES
 
 _START, _END = HERMES["tool_call_start"], HERMES["tool_call_end"]
-_BLOCK = re.compile(re.escape(_START) + r"(.*?)(?:" + re.escape(_END) + r"|\Z)", re.DOTALL)
+CALL_BLOCK = re.compile(re.escape(_START) + r"(.*?)(?:" + re.escape(_END) + r"|\Z)", re.DOTALL)
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)\s*", re.DOTALL)
 
 
@@ -39,7 +39,7 @@ def parse_hermes(text: str) -> ParsedTurn:
     A block whose JSON does not decode to a call, or that is never closed and does not
     decode, goes to ``malformed`` as its raw text. ``<think>`` blocks are dropped.
     """
-    return parse_call_blocks(_THINK.sub("", text), _BLOCK, _json_call)
+    return parse_call_blocks(_THINK.sub("", text), CALL_BLOCK, _json_call)
 
 
 def _json_call(body: str) -> dict[str, Any] | None:

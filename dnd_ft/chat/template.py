@@ -22,7 +22,7 @@ from dnd_ft.chat.base import (
     text_of,
     tool_calls_of,
 )
-from dnd_ft.chat.jsoncalls import parse_hermes, parse_json_objects
+from dnd_ft.chat.jsoncalls import CALL_BLOCK, parse_hermes, parse_json_objects
 
 log = logging.getLogger(__name__)
 END_MARKERS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "</s>", "<|endoftext|>")
@@ -30,6 +30,7 @@ END_MARKERS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "</s>", "
 
 class TemplateFormat(ChatFormat):
     name = "template"
+    call_block = CALL_BLOCK  # templates that write Hermes calls; others mark none
 
     def __init__(self, tokenizer: Any, **options: Any) -> None:
         super().__init__(**options)

@@ -10,7 +10,7 @@ first word of the reply is still learned), else with -100, which the loss ignore
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dnd_ft.chat.base import Rendered, Span
@@ -27,6 +27,8 @@ class Encoded:
     input_ids: list[int]
     labels: list[int]  # token id where the token carries loss, else IGNORE_INDEX
     num_tokens: int
+    in_call: list[bool] = field(default_factory=list)  # the token lies in a tool-call block
+    opens_span: list[bool] = field(default_factory=list)  # the first labelled token of a span
 
     @property
     def num_loss_tokens(self) -> int:
@@ -55,7 +57,11 @@ def encode(
         rendered.text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
     )
     ids = list(enc["input_ids"])
-    labels = label_tokens(ids, enc["offset_mapping"], rendered.spans)
+    offsets = enc["offset_mapping"]
+    inside = in_spans(offsets, rendered.spans)
+    labels = [t if keep else IGNORE_INDEX for t, keep in zip(ids, inside, strict=True)]
+    in_call = in_spans(offsets, rendered.call_spans)
+    opens = span_openers(offsets, rendered.spans, inside)
     if max_length is not None and len(ids) > max_length:
         if not truncate:
             raise OverlengthError(
@@ -63,25 +69,47 @@ def encode(
                 "data.max_length (model.max_seq_length) or shorten the conversation"
             )
         ids, labels = ids[:max_length], labels[:max_length]
-    return Encoded(input_ids=ids, labels=labels, num_tokens=len(ids))
+        in_call, opens = in_call[:max_length], opens[:max_length]
+    return Encoded(ids, labels, len(ids), in_call, opens)
 
 
 def label_tokens(
     ids: Sequence[int], offsets: Sequence[Sequence[int]], spans: Sequence[Span]
 ) -> list[int]:
     """Labels for tokens with character ``offsets`` against sorted, disjoint ``spans``."""
-    labels = []
+    inside = in_spans(offsets, spans)
+    return [t if keep else IGNORE_INDEX for t, keep in zip(ids, inside, strict=True)]
+
+
+def in_spans(offsets: Sequence[Sequence[int]], spans: Sequence[Span]) -> list[bool]:
+    """For each token (character ``offsets``), whether it overlaps one of the sorted,
+    disjoint ``spans``."""
+    flags = []
     j = 0
-    for token_id, (start, end) in zip(ids, offsets, strict=True):
+    for start, end in offsets:
         while j < len(spans) and spans[j][1] <= start:  # offsets only grow
             j += 1
-        inside = j < len(spans) and (
+        flags.append(j < len(spans) and (
             start < spans[j][1] and end > spans[j][0]
             if end > start
             else spans[j][0] <= start < spans[j][1]  # zero-width token: where it sits
-        )
-        labels.append(token_id if inside else IGNORE_INDEX)
-    return labels
+        ))  # fmt: skip
+    return flags
+
+
+def span_openers(
+    offsets: Sequence[Sequence[int]], spans: Sequence[Span], inside: Sequence[bool]
+) -> list[bool]:
+    """For each token, whether it is the first labelled token of a span: for an assistant
+    turn, the decision between writing prose and calling a tool."""
+    opens = [False] * len(inside)
+    j = 0
+    for k, ((start, _), keep) in enumerate(zip(offsets, inside, strict=True)):
+        while j < len(spans) and spans[j][1] <= start:
+            j += 1
+        if keep and (k == 0 or not inside[k - 1] or offsets[k - 1][1] <= spans[j][0]):
+            opens[k] = True
+    return opens
 
 
 def count_tokens(text: str, tokenizer: Any) -> int:

@@ -36,6 +36,7 @@ def to_row(
         "messages": [_store_message(m) for m in record["messages"]],
         "text": rendered.text,
         "spans": [list(span) for span in rendered.spans],
+        "call_spans": [list(span) for span in rendered.call_spans],
         "num_tokens": num_tokens,
     }
 
@@ -62,6 +63,7 @@ def from_row(row: dict[str, Any]) -> dict[str, Any]:
         out["tools"] = json.loads(out["tools"])
     out["messages"] = [_load_message(m) for m in row["messages"]]
     out["spans"] = [tuple(span) for span in row.get("spans") or []]
+    out["call_spans"] = [tuple(span) for span in row.get("call_spans") or []]
     return out
 
 

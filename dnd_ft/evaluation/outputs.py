@@ -34,12 +34,15 @@ class MetricInfo:
     """What a metric is: its group, which way is better, and its kind of value.
 
     kind: "rate" is a fraction in [0, 1]; "score" the judge's 1-5 mean; "count" a number of
-    turns, calls or conversations; "speed" tokens per second.
+    turns, calls or conversations; "speed" tokens per second. abstention_wins: a model that
+    never calls a tool scores best here (it is never wrong to stay silent about calls), so
+    such a model is not counted as best on it.
     """
 
     group: str
     direction: str = HIGHER
     kind: str = RATE
+    abstention_wins: bool = False
 
 
 # Every metric the eval stage writes (docs/evaluation.md defines them). Counts and speeds say
@@ -51,10 +54,10 @@ METRICS: dict[str, MetricInfo] = {
     "tool_args_exact": MetricInfo(TOOLS),
     "tool_turn_exact": MetricInfo(TOOLS),
     "tool_call_rate": MetricInfo(TOOLS),
-    "irrelevance_acc": MetricInfo(TOOLS),
-    "hallucination_rate": MetricInfo(TOOLS, LOWER),
+    "irrelevance_acc": MetricInfo(TOOLS, abstention_wins=True),
+    "hallucination_rate": MetricInfo(TOOLS, LOWER, abstention_wins=True),
     "missing_rate": MetricInfo(TOOLS, LOWER),
-    "malformed_rate": MetricInfo(TOOLS, LOWER),
+    "malformed_rate": MetricInfo(TOOLS, LOWER, abstention_wins=True),
     "schema_valid_rate": MetricInfo(TOOLS),
     "exec_rate": MetricInfo(TOOLS),
     "state_match_rate": MetricInfo(TOOLS),

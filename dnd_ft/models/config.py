@@ -32,7 +32,13 @@ class TinyArchConfig:
     num_key_value_heads: int = 2
     head_dim: int = 32  # set explicitly: the families' defaults assume much larger models
     max_position_embeddings: int = 2048
-    sliding_window: int = 128  # tokens; gemma only (Gemma 3 uses sliding-window attention)
+    sliding_window: int = 128  # tokens; gemma, and qwen layers from window_from_layer on
+    # qwen only (Gemma 3 has its own sliding layers): layers from this index on attend within
+    # `sliding_window` tokens, as Qwen3's use_sliding_window/max_window_layers allow. null =
+    # full attention in every layer, the only Qwen3 layout llama.cpp runs (its GGUF export
+    # then matches). The demo sets 1: a random-init model over ~1,500-token prompts learns
+    # the call syntax far sooner with one local layer (docs/evaluation.md, tiny models).
+    window_from_layer: int | None = None
     rope_theta: float = 1_000_000.0  # qwen only; Qwen3's base (experiments: docs/evaluation.md)
     tie_word_embeddings: bool = True  # as the small real Qwen3 and Gemma 3 models do
     seed: int | None = None  # weight init seed; None derives a fixed one from model.name
@@ -64,6 +70,12 @@ def check_model(cfg: Any) -> Iterable[str]:
     key = needs.get(m.source)
     if key and not m.get(key):
         yield f"model.{key}: required when model.source={m.source}; set model.{key}=..."
+    w = m.tiny.window_from_layer if m.source == "tiny" else None
+    if w is not None and not 0 <= w <= m.tiny.num_hidden_layers:
+        yield (
+            f"model.tiny.window_from_layer: {w} is not a layer index; use 0 to "
+            f"{m.tiny.num_hidden_layers} or null (full attention everywhere)"
+        )
     if m.source == "tiny" and m.tiny.hidden_size % m.tiny.num_attention_heads:
         yield "model.tiny.hidden_size: must be a multiple of model.tiny.num_attention_heads"
     if m.source == "tiny" and m.max_seq_length > m.tiny.max_position_embeddings:

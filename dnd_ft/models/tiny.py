@@ -163,11 +163,16 @@ def _shared_config(arch, tok) -> dict[str, Any]:
 def _qwen3_config(arch, tok):
     from transformers import Qwen3Config
 
+    window = {}
+    if arch.window_from_layer is not None:  # layers from this index on attend locally
+        window = {"use_sliding_window": True, "sliding_window": arch.sliding_window,
+                  "max_window_layers": arch.window_from_layer}  # fmt: skip
     return Qwen3Config(
         **_shared_config(arch, tok),
         rope_parameters={"rope_type": "default", "rope_theta": float(arch.rope_theta)},
         # Qwen3 sets BOS to <|endoftext|> in config.json although its tokenizer adds none.
         bos_token_id=tok.pad_token_id,
+        **window,
     )
 
 

@@ -3,6 +3,7 @@
 A failing job never stops the others (the entrypoint records it and returns); Hydra calls
 `MultirunSummary.on_multirun_end` in the launching process once every job is done, whatever
 the launcher, so the summary reads the jobs' status.json files rather than in-memory results.
+It also says how long the multirun took, in wall and in CPU time.
 """
 
 from __future__ import annotations
@@ -42,20 +43,22 @@ class MultirunSummary(Callback):
 
     def __init__(self) -> None:
         self.started = time.time()
+        self.cpu = _cpu_seconds()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self.started = time.time()
+        self.started, self.cpu = time.time(), _cpu_seconds()
         unfinished.clear()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         jobs = collect(sweep_dir, since=self.started)
-        atomic_write_text(
-            sweep_dir / SUMMARY_FILE, json.dumps([asdict(j) for j in jobs], indent=2) + "\n"
-        )
+        wall, cpu = time.time() - self.started, _cpu_seconds() - self.cpu
+        record = {"jobs": [asdict(j) for j in jobs], "wall_seconds": round(wall, 1),
+                  "cpu_seconds": round(cpu, 1)}  # fmt: skip
+        atomic_write_text(sweep_dir / SUMMARY_FILE, json.dumps(record, indent=2) + "\n")
         bad = [j for j in jobs if j.status != "ok"]
         unfinished[:] = bad
-        sys.stderr.write(summary_text(jobs, sweep_dir))
+        sys.stderr.write(summary_text(jobs, sweep_dir, wall, cpu))
 
 
 def collect(sweep_dir: Path, since: float = 0.0) -> list[JobResult]:
@@ -72,13 +75,28 @@ def collect(sweep_dir: Path, since: float = 0.0) -> list[JobResult]:
     return jobs
 
 
-def summary_text(jobs: list[JobResult], sweep_dir: Path) -> str:
+def summary_text(
+    jobs: list[JobResult], sweep_dir: Path, wall: float | None = None, cpu: float | None = None
+) -> str:
     ok = sum(j.status == "ok" for j in jobs)
-    lines = [f"multirun: {len(jobs)} job(s), {ok} ok, {len(jobs) - ok} not ok ({sweep_dir})"]
+    took = f" in {wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU" if wall is not None else ""
+    lines = [f"multirun: {len(jobs)} job(s), {ok} ok, {len(jobs) - ok} not ok{took} ({sweep_dir})"]
     for j in jobs:
         if j.status != "ok":
             lines.append(f"  {j.job}: {j.status} in stage {j.stage or '?'}: {j.error or ''}")
     return "\n".join(lines) + "\n"
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (launchers that fork jobs), user
+    plus system: on a shared machine the figure load cannot inflate, unlike wall time."""
+    import resource
+
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _job_order(folder: Path) -> tuple[int, str]:

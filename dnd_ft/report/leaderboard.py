@@ -39,12 +39,28 @@ def is_degenerate(metrics: Mapping[str, Any]) -> bool:
     return metrics.get("n_pred_calls") == 0 and metrics["in_character_rate"] is None
 
 
+NEVER_CALLS_NOTE = (
+    "never calls: made no tool call at all; not counted as best on the metrics that not "
+    "calling wins (irrelevance_acc, malformed_rate, hallucination_rate)"
+)
+
+
+def never_calls(metrics: Mapping[str, Any]) -> bool:
+    """True when a variant was scored on some turns and attempted no tool call in any of
+    them, well-formed or not: it is right on every turn that needs none by staying silent."""
+    if not metrics.get("n_turns") or "n_pred_calls" not in metrics:
+        return False
+    return metrics["n_pred_calls"] == 0 and not metrics.get("n_malformed_calls")
+
+
 def row_notes(row: Mapping[str, Any]) -> list[str]:
     """The labels of a leaderboard row ("smoke", "degenerate") or of a delta row ("smoke",
     "degenerate fine-tuned", "degenerate baseline")."""
     notes = ["smoke"] if row.get("smoke") else []
     if "baseline_degenerate" not in row:
-        return notes + (["degenerate"] if row.get("degenerate") else [])
+        if row.get("degenerate"):
+            return notes + ["degenerate"]
+        return notes + (["never calls"] if row.get("never_calls") else [])
     notes += ["degenerate fine-tuned"] if row.get("degenerate") else []
     return notes + (["degenerate baseline"] if row["baseline_degenerate"] else [])
 
@@ -86,6 +102,10 @@ class Leaderboard:
     @property
     def has_degenerate(self) -> bool:
         return any(row["degenerate"] for row in self.rows)
+
+    @property
+    def has_never_calls(self) -> bool:
+        return any(row.get("never_calls") and not row["degenerate"] for row in self.rows)
 
     def table(self) -> list[list[Any]]:
         """Rows as lists in `columns` order (for W&B tables)."""
@@ -139,6 +159,7 @@ def build_leaderboard(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE) ->
                 "model": run.model, "family": run.family, "size": run.size,
                 "variant": variant, "run": _label(run, runs), "path": str(run.path),
                 "source": run.source, "smoke": run.smoke, "degenerate": is_degenerate(values),
+                "never_calls": never_calls(values),
                 **{m: values.get(m) for m in metrics},
             })  # fmt: skip
     shown = [m for m in metrics if any(isinstance(r.get(m), int | float) for r in rows)]
@@ -151,7 +172,8 @@ def best_rows(board: Leaderboard) -> dict[str, set[int]]:
     metric's direction.
 
     Only comparable rows compete: never a degenerate row (`is_degenerate`: a model that says
-    nothing never calls a tool wrongly), and smoke rows only when no real model has a value.
+    nothing never calls a tool wrongly), on the metrics that not calling wins never a row that
+    made no call (`never_calls`), and smoke rows only when no real model has a value.
     No row for a metric with no direction (counts), nor when every competing row has the same
     value (nothing stands out; a lone row is best on a one-row board).
     """
@@ -160,8 +182,10 @@ def best_rows(board: Leaderboard) -> dict[str, set[int]]:
         way = direction(m)
         if way not in (HIGHER, LOWER):
             continue
+        silent_wins = metric_info(m).abstention_wins
         scored = [(i, r[m], r["smoke"]) for i, r in enumerate(board.rows)
-                  if isinstance(r.get(m), int | float) and not r["degenerate"]]  # fmt: skip
+                  if isinstance(r.get(m), int | float) and not r["degenerate"]
+                  and not (silent_wins and r.get("never_calls"))]  # fmt: skip
         if any(not smoke for _, _, smoke in scored):
             scored = [s for s in scored if not s[2]]
         values = {v for _, v, _ in scored}

@@ -19,6 +19,7 @@ from dnd_ft.evaluation.outputs import HIGHER, LOWER, direction, fmt_values
 from dnd_ft.report.leaderboard import (
     DEGENERATE_NOTE,
     ID_COLUMNS,
+    NEVER_CALLS_NOTE,
     SMOKE_NOTE,
     Leaderboard,
     best_rows,
@@ -54,7 +55,7 @@ tr.family-start td{border-top:2px solid #9aa3ae}tr.baseline td{color:#666}tr.deg
 .sub .badge{margin-left:0}.badge{display:inline-block;font-size:.68rem;line-height:1.3;padding:0 .35rem;
 border-radius:.6rem;margin-left:.3rem;vertical-align:1px}
 .badge.smoke{background:#fff1d6;color:#7a4f00;border:1px solid #eec26a}
-.badge.degenerate{background:#f0f0f0;color:#555;border:1px solid #bbb}
+.badge.degenerate,.badge.never{background:#f0f0f0;color:#555;border:1px solid #bbb}
 .charts{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
 .charts img{max-width:calc(50% - .5rem);box-sizing:border-box;height:auto;border:1px solid #eee}
 """
@@ -83,6 +84,8 @@ def _notes(board: Leaderboard) -> list[str]:
         notes.append(SMOKE_NOTE)
     if board.has_degenerate:
         notes.append(DEGENERATE_NOTE)
+    if board.has_never_calls:
+        notes.append(NEVER_CALLS_NOTE)
     return notes
 
 
@@ -182,6 +185,8 @@ def _board_table(board: Leaderboard, metrics: Sequence[str], best: Mapping[str, 
         variant = html.escape(row["variant"])
         if row["degenerate"]:
             variant += f'<span class="sub">{_badge("degenerate", DEGENERATE_NOTE)}</span>'
+        elif row.get("never_calls"):
+            variant += f'<span class="sub">{_badge("never calls", NEVER_CALLS_NOTE)}</span>'
         cells = [_model_cell(row, show_run), f'<td class="id sticky2">{variant}</td>']
         for m in metrics:
             cls = ' class="best"' if i in best.get(m, ()) else ""

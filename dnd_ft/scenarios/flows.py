@@ -18,7 +18,6 @@ breaks it is matched in full, by :class:`_Run`.
 
 from __future__ import annotations
 
-import weakref
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -30,14 +29,6 @@ if TYPE_CHECKING:
     from dnd_ft.tools.registry import ToolRegistry
 
 AddProblem = Callable[[int, str], None]
-
-# Scenario files repeat the same calls (roll_dice 1d20+5) a lot and jsonschema validation is
-# the costliest check per call, so results are memoised per registry (registries are
-# immutable). Bounded: cleared when full.
-_MAX_CACHED = 50_000
-_argument_cache: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[str, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def check_flow(
@@ -107,7 +98,8 @@ def check_flow(
             lenient = turn.line in broken_calls
             if held:
                 _report_held(held, add, not_offered)
-            _unanswered(pending, registry, add)
+            if pending:
+                _unanswered(pending, registry, add)
             if previous is not None and previous.role == "tool" and turn.role != "dm":
                 add(
                     turn.line,
@@ -199,19 +191,13 @@ def _report_held(
 def argument_errors(
     registry: ToolRegistry, name: str, arguments: dict[str, Any]
 ) -> tuple[str, ...]:
-    """``registry.validate_arguments``, memoised on the arguments' ``repr``.
+    """``registry.validate_arguments`` as a tuple.
 
-    The arguments are JSON values (from json.loads or literal_eval), whose ``repr`` tells
-    any two apart (``1``, ``1.0``, ``True``, ``"1"``) and costs a fifth of ``json.dumps``.
+    Not memoised: nearly every call of a real corpus has arguments of its own (under 1%
+    repeat), and since the registry's quick check (dnd_ft/tools/fastcheck.py) a valid call
+    costs less to check than a cache look-up did (keyed on the arguments' ``repr``).
     """
-    key = (name, repr(arguments))
-    cache = _argument_cache.setdefault(registry, {})
-    errors = cache.get(key)
-    if errors is None:
-        if len(cache) >= _MAX_CACHED:
-            cache.clear()
-        errors = cache[key] = tuple(registry.validate_arguments(name, arguments))
-    return errors
+    return tuple(registry.validate_arguments(name, arguments))
 
 
 class _Run(NamedTuple):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
@@ -60,9 +61,82 @@ def outline(body: str, lines: list[str], parser: MarkdownIt | None = None) -> Ou
     parser: a markdown-it-py instance to use instead of the default backend (tests check
     that the full CommonMark parser finds the same outline).
     """
-    if parser is None and BACKEND == "rust":
-        return rust_outline(body, lines)
+    if parser is None:
+        plain = plain_outline(body, lines)
+        if plain is not None:
+            return plain
+        if BACKEND == "rust":
+            return rust_outline(body, lines)
     return python_outline(body, lines, parser)
+
+
+# First characters of the lines that may be structure, or may change what is: '#', a
+# fence character, '<' (an HTML block) or a space (up to three may come before those).
+_STARTS = frozenset("#`~< ")
+_MARKS = frozenset("#`~<")
+_ATX_RE = re.compile(r"#{1,6}(?:[ \t]|$)")
+
+
+def plain_outline(body: str, lines: list[str]) -> Outline | None:
+    """:func:`outline` for the usual document, read line by line; None when not sure.
+
+    Why hand-written: the block parse cost half the time of linting a real scenario file
+    (markdown-it-pyrs builds a Python object per block and each attribute read crosses into
+    Rust), yet in the usual file every structural line starts at column 0. There CommonMark
+    leaves no choice: a line ``#`` to ``######`` then a space, a tab or its end is a
+    heading, and a line of three or more backticks or tildes opens a fence that the next
+    line of at least as many of them closes, whatever comes before: both interrupt a
+    paragraph, end a list or a block quote (they cannot be lazy continuation lines) and
+    end an indented code block. Only a fence or an HTML block can hold such a line, so
+    this reads fences itself and leaves the rest to the parser: None (the parser decides)
+    when a line indented by one to three spaces starts with '#', a fence character or '<'
+    (a heading or fence that might belong to a list item), a line starts an HTML block, a
+    backtick fence's info string holds a backtick, a fence is never closed, or the text
+    holds NUL or a carriage return. Tests check it against the full CommonMark parser on
+    every fixture, tricky snippets and fuzzed documents.
+    """
+    if "\0" in body or "\r" in body:
+        return None
+    headings: list[Heading] = []
+    fences: list[Fence] = []
+    opened: tuple[str, int, str] | None = None  # the open fence's markup, start and info
+    for line in [i for i, text in enumerate(lines) if text[:1] in _STARTS]:
+        text = lines[line]
+        first = text[0]
+        if opened is not None:
+            markup, start, info = opened
+            if (first == " " or first == markup[0]) and _is_closing(lines, line, markup, start):
+                inside = lines[start + 1 : line]
+                content = "\n".join(inside) + "\n" if inside else ""
+                fences.append(Fence(info, content, start, line + 1, True))
+                opened = None
+        elif first == "#":
+            heading = _atx_line(text)
+            if heading is not None and heading[0] <= STRUCTURAL_LEVELS:
+                headings.append(Heading(heading[0], heading[1], line))
+        elif first == "<":
+            return None
+        elif first == " ":
+            rest = text.lstrip(" ")
+            if len(text) - len(rest) <= 3 and rest[:1] in _MARKS:
+                return None
+        else:
+            rest = text.lstrip(first)
+            run = len(text) - len(rest)
+            if run < 3:
+                continue  # a paragraph line such as "``code``"
+            if first == "`" and "`" in rest:
+                return None  # a paragraph line, not a fence: rare enough to leave to the parser
+            words = rest.split(maxsplit=1)
+            opened = (first * run, line, words[0] if words else "")
+    return None if opened is not None else Outline(tuple(headings), tuple(fences))
+
+
+@functools.lru_cache(maxsize=4096)  # "### DM", "### Tool: roll_dice": lines repeat a lot
+def _atx_line(line: str) -> tuple[int, str] | None:
+    """Level and text of the column-0 line ``line`` when it is an ATX heading, else None
+    (a paragraph line such as "#hashtag" or "####### seven")."""
+    return _atx_heading(line) if _ATX_RE.match(line) else None
 
 
 @functools.lru_cache(maxsize=1)

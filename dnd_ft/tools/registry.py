@@ -17,6 +17,7 @@ from typing import Any
 from jsonschema import validators
 
 from dnd_ft.tools.errors import RegistryError, UnknownToolError
+from dnd_ft.tools.fastcheck import Check, compile_check
 from dnd_ft.tools.loading import parse_entries, read_spec_file
 from dnd_ft.tools.spec import ToolSpec
 
@@ -36,7 +37,7 @@ class ToolRegistry:
             if spec.name in self._specs:
                 raise RegistryError(f"duplicate tool name {spec.name!r} in registry {name!r}")
             self._specs[spec.name] = spec
-        self._validators: dict[str, Any] = {}  # built on first use, one per tool
+        self._validators: dict[str, tuple[Any, Check | None]] = {}  # built on first use
 
     # --- construction -------------------------------------------------------------------
 
@@ -115,7 +116,11 @@ class ToolRegistry:
             return [self._unknown_message(name)]
         if not isinstance(arguments, Mapping):
             return [f"arguments must be a JSON object, got {type(arguments).__name__}"]
-        errors = self._validator(name).iter_errors(dict(arguments))
+        instance = dict(arguments)
+        validator, quick = self._validator(name)
+        if quick is not None and quick(instance):
+            return []  # jsonschema would find nothing either (see dnd_ft/tools/fastcheck.py)
+        errors = validator.iter_errors(instance)
         messages = []
         for error in errors:
             path = ".".join(str(p) for p in error.absolute_path)
@@ -142,13 +147,16 @@ class ToolRegistry:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _validator(self, name: str) -> Any:
-        validator = self._validators.get(name)
-        if validator is None:
+    def _validator(self, name: str) -> tuple[Any, Check | None]:
+        """The tool's jsonschema validator and its quick check (None: outside the subset)."""
+        pair = self._validators.get(name)
+        if pair is None:
             schema = self._specs[name].parameters
             cls = validators.validator_for(schema, default=validators.Draft202012Validator)
-            validator = self._validators[name] = cls(schema)
-        return validator
+            # the quick check mirrors Draft 2020-12 (a schema naming no other '$schema')
+            quick = compile_check(schema) if cls is validators.Draft202012Validator else None
+            pair = self._validators[name] = (cls(schema), quick)
+        return pair
 
     def _unknown_message(self, name: Any) -> str:
         query = str(name)

@@ -18,10 +18,12 @@ IGNORE = -100  # label value the loss skips
 
 @dataclass(frozen=True)
 class Example:
-    """One tokenized chat: labels are IGNORE outside the assistant spans that carry loss."""
+    """One tokenized chat: labels are IGNORE outside the assistant spans that carry loss;
+    ``weights`` (per token; None = all 1.0) weigh the labelled ones in the loss."""
 
     input_ids: list[int]
     labels: list[int]
+    weights: list[float] | None = None
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -63,17 +65,28 @@ def packed_rows(examples: Sequence[Example], max_length: int) -> list[dict[str, 
         ids: list[int] = []
         labels: list[int] = []
         positions: list[int] = []
+        weights: list[float] = []
         for i in bin_:
             ex = examples[i]
             ids += ex.input_ids
             labels += [IGNORE, *ex.labels[1:]]
             positions += range(len(ex))
-        rows.append({"input_ids": ids, "labels": labels, "position_ids": positions})
+            weights += ex.weights or [1.0] * len(ex)
+        row: dict[str, list] = {"input_ids": ids, "labels": labels, "position_ids": positions}
+        if any(examples[i].weights for i in bin_):
+            row["loss_weights"] = weights
+        rows.append(row)
     return rows
 
 
-def plain_rows(examples: Sequence[Example]) -> list[dict[str, list[int]]]:
-    return [{"input_ids": e.input_ids, "labels": e.labels} for e in examples]
+def plain_rows(examples: Sequence[Example]) -> list[dict[str, list]]:
+    rows: list[dict[str, list]] = []
+    for e in examples:
+        row: dict[str, list] = {"input_ids": e.input_ids, "labels": e.labels}
+        if e.weights is not None:
+            row["loss_weights"] = e.weights
+        rows.append(row)
+    return rows
 
 
 def packing_efficiency(examples: Sequence[Example], rows: Sequence[dict], max_length: int) -> float:
@@ -118,7 +131,8 @@ class Collator:
             m = self.pad_to_multiple_of
             width = (width + m - 1) // m * m
         packed = "position_ids" in rows[0]
-        ids, labels, extra = [], [], []
+        weighted = any("loss_weights" in r for r in rows)
+        ids, labels, extra, weights = [], [], [], []
         for r in rows:
             pad = width - len(r["input_ids"])
             ids.append(r["input_ids"] + [self.pad_token_id] * pad)
@@ -127,10 +141,14 @@ class Collator:
                 extra.append(r["position_ids"] + list(range(pad)))
             else:
                 extra.append([1] * len(r["input_ids"]) + [0] * pad)
+            if weighted:
+                weights.append(r.get("loss_weights", [1.0] * len(r["input_ids"])) + [0.0] * pad)
         batch = {
             "input_ids": torch.tensor(ids, dtype=torch.long),
             "labels": torch.tensor(labels, dtype=torch.long),
             "position_ids" if packed else "attention_mask": torch.tensor(extra, dtype=torch.long),
             "num_real_tokens": torch.tensor([len(r["input_ids"]) for r in rows], dtype=torch.long),
         }
+        if weighted:
+            batch["loss_weights"] = torch.tensor(weights, dtype=torch.float32)
         return batch

@@ -57,8 +57,21 @@ def check_values(t: DictConfig) -> Iterable[str]:
             "trainer.early_stopping.patience: needs periodic evaluation; "
             "set trainer.eval_steps > 0 or trainer.early_stopping.patience=0"
         )
+    for key in ("call", "decision"):
+        if not t.loss_weights[key] > 0:
+            yield f"trainer.loss_weights.{key}: must be > 0 (1.0 is the plain loss), got {t.loss_weights[key]}"
+    if weighted(t) and not t.target_logits_only:
+        yield (
+            "trainer.loss_weights: weights need the project's own loss; set "
+            "trainer.target_logits_only=true or the weights back to 1.0"
+        )
     if t.resume not in ("auto", "never") and not str(t.resume).strip():
         yield "trainer.resume: auto, never or the path of a checkpoint folder"
+
+
+def weighted(t: DictConfig) -> bool:
+    """Whether the loss weighs some assistant tokens apart from the others."""
+    return t.loss_weights.call != 1.0 or t.loss_weights.decision != 1.0
 
 
 def check_hardware(t: DictConfig, model: DictConfig, hw: Hardware) -> Iterable[str]:
@@ -87,6 +100,11 @@ def check_hardware(t: DictConfig, model: DictConfig, hw: Hardware) -> Iterable[s
             yield (
                 f"trainer.backend: unsloth cannot load the GGUF weights of model={model.name}; "
                 "use trainer.backend=hf"
+            )
+        if weighted(t):
+            yield (
+                "trainer.loss_weights: Unsloth computes its own fused loss, which takes no "
+                "weights; use trainer.backend=hf or set the weights back to 1.0"
             )
     if t.precision == "bf16" and not hw.bf16:
         yield (

@@ -42,6 +42,18 @@ class LoraConfig:
 
 
 @dataclass
+class LossWeightsConfig:
+    """Weights of assistant tokens in the loss (all 1.0: the plain mean over them).
+
+    The loss is normalised by the summed weights, so it stays a weighted mean. Needs the
+    hf backend's own loss (trainer.target_logits_only); Unsloth fuses its own.
+    """
+
+    call: float = 1.0  # tokens of a tool-call block, markers included
+    decision: float = 1.0  # each assistant turn's first token: the choice of prose or a call
+
+
+@dataclass
 class EarlyStoppingConfig:
     """Stop when the val loss has not improved for `patience` evaluations (0 turns it off)."""
 
@@ -81,6 +93,7 @@ class TrainerConfig:
     # tokens): same loss and gradients, several times less lm_head work (hf backend only;
     # Unsloth fuses its own loss).
     target_logits_only: bool = True
+    loss_weights: LossWeightsConfig = field(default_factory=LossWeightsConfig)
     seed: int = "${seed}"  # type: ignore[assignment]
 
     # Cadence, in optimizer steps; 0 turns the periodic action off.

@@ -84,6 +84,18 @@ class DndTrainer(Trainer):
             )
         return optimizer
 
+    def _get_num_items_in_batch(self, batch_samples, device):
+        """The Trainer's normaliser over an accumulated batch, counted in weights when the
+        batches carry loss weights (so the loss stays a weighted mean across accumulation).
+        Overrides a private Trainer method (transformers 4.5x-5.x); without weights, theirs."""
+        if not batch_samples or "loss_weights" not in batch_samples[0]:
+            return super()._get_num_items_in_batch(batch_samples, device)
+        total = sum(
+            (b["loss_weights"][..., 1:] * (b["labels"][..., 1:] != -100)).sum()
+            for b in batch_samples
+        )
+        return total.to(device)
+
     def evaluate(self, *args, **kwargs):
         start = time.perf_counter()
         try:
@@ -93,16 +105,17 @@ class DndTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         real = inputs.pop("num_real_tokens", None)
+        weights = inputs.pop("loss_weights", None)
         if real is not None and model.training:
             self.state.num_input_tokens_seen += int(real.sum())
             self.slots_seen += inputs["input_ids"].numel()
-        if not self.target_logits_only:
+        if not self.target_logits_only:  # the config check keeps weights off this path
             return super().compute_loss(
                 model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
             )
         from dnd_ft.training.loss import label_positions_loss
 
-        loss, outputs = label_positions_loss(model, inputs, num_items_in_batch)
+        loss, outputs = label_positions_loss(model, inputs, num_items_in_batch, weights)
         if model.training:
             if num_items_in_batch is None:  # a per-batch mean: scale for accumulation here
                 loss = loss / self.current_gradient_accumulation_steps

@@ -31,11 +31,14 @@ def label_positions_loss(
     model: Any,
     inputs: dict[str, Any],
     num_items: Any = None,
+    weights: Any = None,
 ) -> tuple[Any, Any]:
     """(summed cross-entropy / normaliser, model outputs) for a batch with `labels`.
 
     num_items: the number of target tokens over the whole accumulated batch (the Trainer's
-    `num_items_in_batch`); without it the loss is the mean over this batch's targets.
+    `num_items_in_batch`; with ``weights``, their sum over the targets); without it the loss
+    is the (weighted) mean over this batch's targets. weights: [batch, length] per token,
+    each target's cross-entropy multiplied by its token's weight.
     The hidden state at position t predicts token t+1, hence the shift.
     """
     import torch
@@ -55,8 +58,13 @@ def label_positions_loss(
     finally:
         handle.remove()
     logits = outputs.logits[0].float()  # [n_targets, vocab]; fp32 for a stable softmax
-    loss = F.cross_entropy(logits, targets[rows, cols], reduction="sum")
-    denominator = num_items if num_items is not None else max(len(rows), 1)
+    if weights is None:
+        loss = F.cross_entropy(logits, targets[rows, cols], reduction="sum")
+        denominator = num_items if num_items is not None else max(len(rows), 1)
+    else:
+        w = weights[:, 1:][rows, cols].to(logits.device)
+        loss = (F.cross_entropy(logits, targets[rows, cols], reduction="none") * w).sum()
+        denominator = num_items if num_items is not None else w.sum().clamp(min=1e-8)
     if isinstance(denominator, torch.Tensor):
         denominator = denominator.to(loss.device)
     return loss / denominator, outputs

@@ -59,7 +59,10 @@ def run(ctx: RunContext) -> None:
     backend = backends.get(name)
     with loading_errors(cfg):
         loaded = backend.load(cfg.model, t, Path(cfg.paths.cache_dir), precision)
-    train_ex, stats = encode_split(data_dir, "train", loaded.tokenizer, int(t.max_length))
+    train_ex, stats = encode_split(
+        data_dir, "train", loaded.tokenizer, int(t.max_length), loss_weights=t.loss_weights
+    )
+    # the val loss stays the plain mean, comparable across weightings
     val_ex, _ = encode_split(data_dir, "val", loaded.tokenizer, int(t.max_length), required=False)
     rows = packed_rows(train_ex, int(t.max_length)) if t.packing else plain_rows(train_ex)
     log.info("train: %d examples (%d tokens) in %d rows%s; %d val examples", len(train_ex),
@@ -101,9 +104,17 @@ def run(ctx: RunContext) -> None:
 
 
 def encode_split(
-    data_dir: Path, split: str, tokenizer: Any, max_length: int, required: bool = True
+    data_dir: Path,
+    split: str,
+    tokenizer: Any,
+    max_length: int,
+    required: bool = True,
+    loss_weights: Any = None,
 ) -> tuple[list[Example], dict[str, int]]:
-    """Tokenize one split; examples longer than max_length are cut, ones with no loss dropped."""
+    """Tokenize one split; examples longer than max_length are cut, ones with no loss dropped.
+
+    loss_weights: ``trainer.loss_weights`` (call, decision); None or all 1.0 gives examples
+    without weights (the plain loss)."""
     from dnd_ft.chat.base import Rendered
     from dnd_ft.chat.tokenize import encode
     from dnd_ft.data.rows import load_split
@@ -119,16 +130,19 @@ def encode_split(
     examples, truncated, dropped, longest = [], 0, 0, 0
     rows = load_split(data_dir, split)
     for row in rows:
-        enc = encode(Rendered(text=row["text"], spans=[tuple(s) for s in row["spans"]]), tokenizer)
+        rendered = Rendered(row["text"], list(row["spans"]), list(row.get("call_spans") or []))
+        enc = encode(rendered, tokenizer)
         ids, labels = enc.input_ids, enc.labels
+        weights = token_weights(enc, loss_weights)
         longest = max(longest, len(ids))
         if len(ids) > max_length:
             truncated += 1
             ids, labels = ids[:max_length], labels[:max_length]
+            weights = weights[:max_length] if weights else None
         if all(label == -100 for label in labels[1:]):
             dropped += 1  # nothing to learn: the loss spans were cut off (or absent)
             continue
-        examples.append(Example(ids, labels))
+        examples.append(Example(ids, labels, weights))
     if truncated or dropped:
         log.warning(
             "%s split: %d of %d examples cut to trainer.max_length=%d, %d dropped "
@@ -148,6 +162,18 @@ def encode_split(
         )
     stats = {"tokens": sum(len(e) for e in examples), "truncated": truncated, "dropped": dropped}
     return examples, stats
+
+
+def token_weights(enc: Any, loss_weights: Any) -> list[float] | None:
+    """Per-token loss weights from ``trainer.loss_weights``: a turn's first token (the decision)
+    gets ``decision``, other tokens of a call block ``call``, the rest 1.0. None when all 1.0."""
+    if loss_weights is None or (loss_weights.call == 1.0 and loss_weights.decision == 1.0):
+        return None
+    call, decision = float(loss_weights.call), float(loss_weights.decision)
+    return [
+        decision if opens else call if in_call else 1.0
+        for opens, in_call in zip(enc.opens_span, enc.in_call, strict=True)
+    ]
 
 
 def _metrics(

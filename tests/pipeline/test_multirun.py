@@ -28,11 +28,12 @@ def test_a_failing_job_is_recorded_and_the_multirun_goes_on(tmp_path):
     assert ok["status"] == "ok" and ok["completed"] == ["data", "train", "eval"]
     assert "eval/tool_name_f1" in json.loads((sweep / "1_tiny_gemma3" / "metrics.json").read_text())
     summary = json.loads((sweep / SUMMARY_FILE).read_text())
-    assert [(j["job"], j["status"]) for j in summary] == [
+    assert summary["cpu_seconds"] > 0 and summary["wall_seconds"] > 0
+    assert [(j["job"], j["status"]) for j in summary["jobs"]] == [
         ("0_qwen3_0_6b", "failed"),
         ("1_tiny_gemma3", "ok"),
     ]
-    assert "multirun: 2 job(s), 1 ok, 1 not ok" in proc.stderr
+    assert "multirun: 2 job(s), 1 ok, 1 not ok in " in proc.stderr and " min CPU (" in proc.stderr
     assert "0_qwen3_0_6b: failed in stage data: " in proc.stderr
     assert "Traceback" not in proc.stderr
     # each job records its own combination and the command as typed

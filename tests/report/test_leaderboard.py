@@ -224,7 +224,8 @@ def honest_root(tmp_path: Path) -> Path:
              SILENT, source="tiny")  # fmt: skip
     make_run(root / "q", "tiny_qwen3", "qwen", "tiny",
              {"tool_name_f1": 0.0, "irrelevance_acc": 0.4, "malformed_rate": 0.3,
-              "rouge_l": 0.0037, "in_character_rate": 1.0, "n_pred_calls": 0, "n_turns": 30},
+              "rouge_l": 0.0037, "in_character_rate": 1.0, "n_pred_calls": 0,
+              "n_malformed_calls": 9, "n_turns": 30},
              SILENT, run_name="tiny_qwen3 full", source="tiny")  # fmt: skip
     make_run(root / "s", "smollm2_135m", "llama", "135M",
              {"tool_name_f1": 0.379, "irrelevance_acc": 0.529, "malformed_rate": 0.024,
@@ -259,6 +260,15 @@ def test_degenerate_rule():
     assert not is_degenerate({"tool_name_f1": 0.0, "n_pred_calls": 0})  # cannot tell: not judged
 
 
+def test_never_calls_rule():
+    from dnd_ft.report.leaderboard import never_calls
+
+    assert never_calls(SILENT) and never_calls(SILENT | {"in_character_rate": 0.9})
+    assert not never_calls(SILENT | {"n_malformed_calls": 2})  # it tried: broken calls count
+    assert not never_calls(SILENT | {"n_pred_calls": 1})
+    assert not never_calls({"n_turns": 4})  # cannot tell: not judged
+
+
 def test_degenerate_baseline_is_never_best_and_is_marked(honest_root):
     files = make_leaderboard([honest_root])
     board = files.board
@@ -268,15 +278,17 @@ def test_degenerate_baseline_is_never_best_and_is_marked(honest_root):
         _row(board, "tiny_gemma3", "baseline"),
         _row(board, "tiny_qwen3", "baseline"),
     }
-    # the silent baselines' irrelevance_acc 1.0 and malformed_rate 0.0 win nothing; among the
-    # real model's rows the baseline (0.9, writes prose) and fine-tuned (0.024 vs 0.0) compete
-    assert best["irrelevance_acc"] == {_row(board, "smollm2_135m", "baseline")}
-    assert best["malformed_rate"] == {_row(board, "smollm2_135m", "baseline")}
+    # the silent baselines' irrelevance_acc 1.0 and malformed_rate 0.0 win nothing; nor does
+    # the real model's baseline, which writes prose but never calls (0.9 and 0.0 by silence):
+    # the one row left that calls has nothing to be compared with
+    assert "irrelevance_acc" not in best and "malformed_rate" not in best
+    assert best["tool_name_f1"] == {_row(board, "smollm2_135m", "fine-tuned")}
     assert not degenerate & set().union(*best.values())
     md = files.markdown.read_text()
     assert "| tiny_gemma3 | gemma | tiny | baseline | tiny_gemma3 | smoke, degenerate |" in md
     assert "- **degenerate**: produced no well-formed output" in md
-    assert "| smollm2_135m | llama | 135M | baseline | smollm2_135m |  | " in md  # no note
+    assert "| smollm2_135m | llama | 135M | baseline | smollm2_135m | never calls | " in md
+    assert "- **never calls**: made no tool call at all" in md
     page = files.html.read_text()
     assert 'class="badge degenerate"' in page and 'tr class="baseline degenerate' in page
     assert "degenerate: produced no well-formed output" in page

@@ -56,3 +56,13 @@ def test_simple_front_matter_reads_as_pyyaml_does() -> None:
         assert (mine, my_problems) == (by_yaml, yaml_problems), text  # repeated keys too
         assert [type(v) for v in mine[0].values()] == [type(v) for v in by_yaml[0].values()]
     assert 800 < answered < 2500, answered  # both readers are exercised
+
+
+def test_ascii_ids_are_judged_as_by_the_character_rule() -> None:
+    """normalize_id reads ASCII ids with str methods; the rule is the same as for any text."""
+    rng = random.Random(4)
+    alphabet = "aZ09._-" * 4 + " /:\\#'\"\t\x00\x7f~+"
+    ids = ["", "a", "-a", "a-", "1", "_", ".", "a" * 200, "a" * 201, "goblin-ambush"]
+    ids += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    for value in ids:
+        assert frontmatter.normalize_id(value) == frontmatter._normalize_any_id(value), value

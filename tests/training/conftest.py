@@ -19,3 +19,6 @@ def toy_tokenizer():
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="t0", eos_token="t1", unk_token="t2"
     )
+
+
+from tests.chat.conftest import record, tiny_tokenizer  # noqa: E402, F401  # shared fixtures

@@ -134,3 +134,16 @@ def test_auto_backend_on_a_cuda_machine(compose_cfg, monkeypatch):
     assert backends.select(cfg.trainer, cfg.model)[0] == "unsloth"
     gguf = compose_cfg("trainer=lora", "model=smollm2_135m")
     assert backends.select(gguf.trainer, gguf.model)[0] == "hf"  # unsloth cannot read GGUF
+
+
+def test_loss_weights_are_checked_and_keep_auto_on_the_hf_loss(compose_cfg, monkeypatch):
+    cfg = compose_cfg("trainer.loss_weights.call=0")
+    assert any(p.startswith("trainer.loss_weights.call: must be > 0") for p in _problems(cfg, CPU))
+    off = compose_cfg("trainer.loss_weights.call=2", "trainer.target_logits_only=false")
+    assert any("set trainer.target_logits_only=true" in p for p in _problems(off, CPU))
+    explicit = compose_cfg("trainer.loss_weights.decision=2", "trainer.backend=unsloth")
+    assert any("Unsloth computes its own fused loss" in p for p in _problems(explicit, A100))
+    monkeypatch.setattr(backends, "_cuda_available", lambda: True)
+    auto = compose_cfg("trainer=lora", "trainer.loss_weights.call=2")
+    name, reason = backends.select(auto.trainer, auto.model)
+    assert name == "hf" and "loss_weights" in reason

@@ -53,3 +53,57 @@ def test_normalises_by_the_accumulated_target_count():
     mean, _ = label_positions_loss(model, dict(batch))
     scaled, _ = label_positions_loss(model, dict(batch), num_items=torch.tensor(4 * n))
     assert scaled.item() == pytest.approx(mean.item() / 4, rel=1e-5)
+
+
+def test_weighted_loss_is_the_weighted_mean_of_the_token_losses():
+    import torch
+    import torch.nn.functional as F
+
+    from dnd_ft.training.batching import Example
+
+    model = tiny_qwen3()
+    plain = toy_examples(3, seed=2)
+    weighted = [
+        Example(e.input_ids, e.labels, [1.0 + (i % 3) for i in range(len(e))]) for e in plain
+    ]
+    batch = Collator(pad_token_id=0)(plain_rows(weighted))
+    batch.pop("num_real_tokens")
+    weights = batch.pop("loss_weights")
+    assert weights.dtype == torch.float32 and (weights[batch["attention_mask"] == 0] == 0).all()
+
+    ours, _ = label_positions_loss(model, dict(batch), weights=weights)
+    with torch.no_grad():
+        logits = model(**batch, use_cache=False).logits[:, :-1]
+    targets, w = batch["labels"][:, 1:], weights[:, 1:]
+    keep = targets != -100
+    per_token = F.cross_entropy(logits[keep], targets[keep], reduction="none")
+    expected = (per_token * w[keep]).sum() / w[keep].sum()
+    assert ours.item() == pytest.approx(expected.item(), rel=1e-5)
+    ones, _ = label_positions_loss(model, dict(batch), weights=torch.ones_like(weights))
+    unweighted, _ = label_positions_loss(model, dict(batch))
+    assert ones.item() == pytest.approx(unweighted.item(), rel=1e-6)
+
+
+def test_token_weights_mark_decisions_and_calls(record, tiny_tokenizer):
+    from omegaconf import OmegaConf
+
+    from dnd_ft.chat import get_format
+    from dnd_ft.chat.tokenize import encode
+    from dnd_ft.training.stage import token_weights
+
+    rendered = get_format("hermes", think=False).render(record["messages"], record["tools"])
+    assert rendered.call_spans and all(
+        any(s <= a and b <= e for s, e in rendered.spans) for a, b in rendered.call_spans
+    )
+    enc = encode(rendered, tiny_tokenizer)
+    weights = token_weights(enc, OmegaConf.create({"call": 3.0, "decision": 5.0}))
+    assert token_weights(enc, OmegaConf.create({"call": 1.0, "decision": 1.0})) is None
+    labelled = [k for k, label in enumerate(enc.labels) if label != -100]
+    assert sum(enc.opens_span) == len(rendered.spans)  # one decision per assistant turn
+    assert all(weights[k] == 5.0 for k in range(len(weights)) if enc.opens_span[k])
+    calls = [k for k in labelled if enc.in_call[k] and not enc.opens_span[k]]
+    assert calls and all(weights[k] == 3.0 for k in calls)
+    text = tiny_tokenizer.decode([enc.input_ids[k] for k in calls])
+    assert "<tool_call>" in text and '"name"' in text
+    rest = [k for k in range(len(weights)) if not enc.in_call[k] and not enc.opens_span[k]]
+    assert all(weights[k] == 1.0 for k in rest)

@@ -38,6 +38,9 @@ def select(trainer_cfg: DictConfig, model_cfg: DictConfig | None = None) -> tupl
         return requested, f"trainer.backend={requested}"
     if not _cuda_available():
         return "hf", "auto: no CUDA GPU, and unsloth runs only on CUDA"
+    weights = trainer_cfg.get("loss_weights")
+    if weights is not None and (weights.call != 1.0 or weights.decision != 1.0):
+        return "hf", "auto: trainer.loss_weights need the hf backend's loss (Unsloth fuses its own)"
     if importlib.util.find_spec("unsloth") is None:
         return "hf", "auto: unsloth is not installed (pip install 'dnd-ft[cuda]' to use it)"
     if model_cfg is not None and model_cfg.source == "gguf_asset":
