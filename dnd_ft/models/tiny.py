@@ -61,7 +61,7 @@ def tiny_spec(model_cfg: ModelConfig) -> dict[str, Any]:
     if model_cfg.family == "qwen":
         from dnd_ft.assets import ASSETS
 
-        spec["tokenizer"] = {"smollm2_wheel": ASSETS["smollm2"].wheel_sha256, "hermes": 1}
+        spec["tokenizer"] = {"smollm2_wheel": ASSETS["smollm2"].identity, "hermes": 1}
     else:
         spec["tokenizer"] = {
             "corpus": gemma_tokenizer.corpus_sha256(),

@@ -95,6 +95,12 @@ def test_hub_model_without_id_is_a_problem(compose_cfg):
         validate(cfg)
 
 
+def test_a_gemma_asset_in_a_hermes_format_is_refused_at_startup(compose_cfg):
+    cfg = compose_cfg("model=gemma3_270m_offline", "model.chat_format=hermes")
+    with pytest.raises(ConfigError, match=r"model\.chat_format: 'hermes' is not a Gemma format"):
+        validate(cfg)
+
+
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     return subprocess.run(

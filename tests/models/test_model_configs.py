@@ -20,6 +20,7 @@ HUB_IDS = {
     "gemma3_1b": "google/gemma-3-1b-it",
     "functiongemma_270m": "google/functiongemma-270m-it",
     "smollm2_135m": "HuggingFaceTB/SmolLM2-135M-Instruct",
+    "gemma3_270m_offline": "google/gemma-3-270m",  # the pretrained base the GGUF holds
 }
 
 

@@ -97,6 +97,22 @@ def test_unknown_gguf_asset(tmp_path: Path, cfg_of: CfgOf) -> None:
         resolve_model_dir(cfg_of("smollm2_135m", gguf_asset="nope"), tmp_path)
 
 
+def test_the_gemma_asset_takes_only_gemma_formats(tmp_path: Path, cfg_of: CfgOf) -> None:
+    with pytest.raises(ModelLoadError, match="chat_format='hermes' is not a Gemma format.*"
+                       "functiongemma or gemma3"):  # fmt: skip
+        resolve_model_dir(cfg_of("gemma3_270m_offline", chat_format="hermes"), tmp_path)
+
+
+def test_a_gemma_config_on_a_gguf_without_sentencepiece_is_refused(
+    tmp_path: Path, cfg_of: CfgOf
+) -> None:
+    # SmolLM2's GGUF holds a byte-level BPE ('gpt2'): no tokenizer.model can be rebuilt
+    cfg = cfg_of("gemma3_270m_offline", gguf_asset="smollm2")
+    with pytest.raises(ModelLoadError, match="holds a 'gpt2' tokenizer, not a SentencePiece"):
+        resolve_model_dir(cfg, tmp_path)
+    assert not [p for p in (tmp_path / "models").iterdir() if not p.name.startswith(".")]
+
+
 def test_bad_dtype_and_cpu_quantization(models_cache: Path, cfg_of: CfgOf) -> None:
     import torch
 

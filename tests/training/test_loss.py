@@ -107,3 +107,41 @@ def test_token_weights_mark_decisions_and_calls(record, tiny_tokenizer):
     assert "<tool_call>" in text and '"name"' in text
     rest = [k for k in range(len(weights)) if not enc.in_call[k] and not enc.opens_span[k]]
     assert all(weights[k] == 1.0 for k in rest)
+
+
+@pytest.mark.parametrize("build", [tiny_qwen3, tiny_gemma3], ids=["qwen3", "gemma3"])
+def test_gradient_checkpointing_keeps_the_lora_loss_and_gradients(build):
+    """trainer.gradient_checkpointing as the Trainer turns it on (non-reentrant), under LoRA
+    with trained token rows and the target-positions loss: the same numbers from a fraction
+    of the saved activations (what autograd keeps for backward, counted as it packs them)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules="all-linear",
+                        trainable_token_indices=[3, 4, 5])  # fmt: skip
+    model = get_peft_model(build(), config)
+    model.train()  # checkpointing only acts in training mode
+    batch = Collator(pad_token_id=0)(plain_rows(toy_examples(3, seed=2, lo=20, hi=40)))
+    batch.pop("num_real_tokens")
+
+    def run():
+        saved = []
+
+        def pack(tensor):
+            saved.append(tensor.numel())
+            return tensor
+
+        model.zero_grad()
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            loss, _ = label_positions_loss(model, dict(batch))
+        loss.backward()
+        return loss.item(), _grads(model), sum(saved)
+
+    plain_loss, plain, plain_saved = run()
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    ckpt_loss, ckpt, ckpt_saved = run()
+    assert ckpt_saved < plain_saved / 3
+    assert ckpt_loss == pytest.approx(plain_loss, abs=1e-6)
+    assert plain.keys() == ckpt.keys() and any("trainable_tokens" in n for n in plain)
+    for name, grad in plain.items():
+        assert torch.allclose(grad, ckpt[name], atol=1e-6), name
