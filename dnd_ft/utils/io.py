@@ -7,6 +7,7 @@ path.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -18,6 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from dnd_ft.utils.disk import DiskFullError, disk_errors
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (model and asset files are large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def atomic_write_text(path: Path, text: str) -> None:
