@@ -14,13 +14,17 @@ export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
 export MALLOC_TOP_PAD_ ?= 536870912
 export WANDB_SILENT ?= true
 
+# llama-cpp-python builds llama.cpp: portable (no -march=native, so the wheel pip caches runs
+# on any x86-64), and without the parts we do not use (about 10 min on 2 cores, once).
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+
 .PHONY: setup demo test lint bench clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e ".[cpu,dev]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e ".[cpu,dev,gguf]"
 	$(BIN)/python -m dnd_ft.assets fetch
 	touch $@
 

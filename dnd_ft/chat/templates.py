@@ -320,3 +320,28 @@ def wants_think(model_cfg) -> bool:
     """Qwen3 models (by name or hub id) get the empty think block, as the data stage decides."""
     names = f"{getattr(model_cfg, 'name', '') or ''} {getattr(model_cfg, 'hub_id', '') or ''}"
     return "qwen3" in names.lower()
+
+
+def template_messages(messages: list[dict], chat_format: str) -> list[dict]:
+    """``messages`` as the templates want them (a copy): call arguments as dicts and, for the
+    FunctionGemma template, object tool results as dicts (Jinja cannot parse JSON; see the
+    module docstring). Rendered with the template they give the renderer's text."""
+    import copy
+
+    out = copy.deepcopy(list(messages))
+    for m in out:
+        for call in m.get("tool_calls") or []:
+            fn = call.get("function", call)
+            if isinstance(fn.get("arguments"), str):
+                fn["arguments"] = json.loads(fn["arguments"])
+        if chat_format == "functiongemma" and m.get("role") == "tool":
+            m["content"] = _object_or_text(m.get("content"))
+    return out
+
+
+def _object_or_text(content):
+    try:
+        value = json.loads(content)
+    except (TypeError, json.JSONDecodeError):
+        return content
+    return value if isinstance(value, dict) else content

@@ -167,7 +167,7 @@ class _Decoder:
         """The Generation of the ``new`` token ids; ``counts`` fill its other fields."""
         end = next((k for k, t in enumerate(new) if t in self.stop_ids), len(new))
         text = self.tokenizer.decode(new[:end], skip_special_tokens=False)
-        return Generation(_cut(text, self.stop_strings), new_tokens=end, **counts)
+        return Generation(cut_at_stops(text, self.stop_strings), new_tokens=end, **counts)
 
 
 def _generate_batched(
@@ -178,7 +178,7 @@ def _generate_batched(
     order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
     results: list[Generation | None] = [None] * len(encoded)
     device = next(model.parameters()).device
-    progress = _Progress(f"generate {len(encoded)} turns", -(-len(order) // batch_size), "batch")
+    progress = Progress(f"generate {len(encoded)} turns", -(-len(order) // batch_size), "batch")
     pad_id = decoder.tokenizer.pad_token_id
     for b in range(0, len(order), batch_size):
         batch = order[b : b + batch_size]
@@ -221,7 +221,7 @@ def _generate_reusing(
     cache_kwarg = _cache_kwarg()
     results = []
     cache, held, current = None, [], None
-    progress = _Progress(f"generate {len(encoded)} turns, reusing the cache", len(encoded), "turn")
+    progress = Progress(f"generate {len(encoded)} turns, reusing the cache", len(encoded), "turn")
     with torch.inference_mode():
         for ids, cut, conversation in zip(encoded, truncated, conversations, strict=True):
             same = conversation == current
@@ -286,7 +286,7 @@ def _cache_kwarg() -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
-class _Progress:
+class Progress:
     """A rich bar on a terminal; elsewhere (logs, CI) an INFO line every tenth of the work."""
 
     def __init__(self, description: str, total: int, unit: str) -> None:
@@ -326,7 +326,8 @@ def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> dict[str, Any]:
     return {"input_ids": ids, "attention_mask": mask}
 
 
-def _cut(text: str, stops: Sequence[str]) -> str:
+def cut_at_stops(text: str, stops: Sequence[str]) -> str:
+    """``text`` up to the first of the stop strings."""
     cut = len(text)
     for stop in stops:
         i = text.find(stop)
@@ -350,13 +351,24 @@ def predict(
     malformed calls, token counts and the gold turn beside it. reuse_cache: generate each
     example's turns from one KV cache (``eval.reuse_cache``; see `generate_texts`).
     """
-    by_id = {str(r["id"]): r for r in rows}
     prompts = build_prompts(rows, fmt)
     generations = generate_texts(
         model, tokenizer, [p.prompt for p in prompts], stop_strings=fmt.stop_strings,
         conversations=[p.example_id for p in prompts] if reuse_cache else None,
         **generate_kwargs,
     )  # fmt: skip
+    return prediction_records(rows, prompts, generations, fmt)
+
+
+def prediction_records(
+    rows: Sequence[Mapping[str, Any]],
+    prompts: Sequence[TurnPrompt],
+    generations: Sequence[Generation],
+    fmt: Any,
+) -> list[dict[str, Any]]:
+    """One prediction record per turn: the generation parsed, beside its gold turn (any
+    backend's generations: the HF model's here, a GGUF's in the export stage)."""
+    by_id = {str(r["id"]): r for r in rows}
     records = []
     for p, g in zip(prompts, generations, strict=True):
         parsed = fmt.parse_assistant(g.text)

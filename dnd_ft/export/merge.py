@@ -93,6 +93,7 @@ def export_merged(
     with atomic_dir(out) as tmp, disk_errors(out, "the merged model"):
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
+        record_token_types(tmp, tokenizer)
         write_identity(tmp, model_cfg)
         for name in SIDE_FILES:
             if base_dir is not None and (base_dir / name).is_file() and not (tmp / name).exists():
@@ -103,6 +104,27 @@ def export_merged(
     files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
              for p in sorted(out.iterdir()) if p.is_file()}  # fmt: skip
     return MergedModel(out, dtype, files, diff, exact)
+
+
+def record_token_types(folder: Path, tokenizer: Any) -> None:
+    """Write ``added_tokens_decoder`` (each added token's id, text and special flag) into the
+    saved tokenizer_config.json. transformers 5 no longer writes it, and llama.cpp's
+    converter reads the token types of a SentencePiece vocabulary from it: without it Gemma's
+    ``<start_of_turn>`` and the function-call markers become normal pieces that llama.cpp
+    spells out letter by letter."""
+    import json
+
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    if config.get("added_tokens_decoder"):
+        return
+    config["added_tokens_decoder"] = {
+        str(i): {"content": t.content, "special": bool(t.special), "lstrip": bool(t.lstrip),
+                 "rstrip": bool(t.rstrip), "normalized": bool(t.normalized),
+                 "single_word": bool(t.single_word)}
+        for i, t in sorted(tokenizer.added_tokens_decoder.items())
+    }  # fmt: skip
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def reloads_exactly(folder: Path, model: Any) -> bool:

@@ -4,8 +4,10 @@
     python -m dnd_ft stages=[export] export.adapter_dir=<run>/adapter    # an earlier run's
 
 Writes ``export/merged/`` (safetensors, config, tokenizer, chat template; ``tokenizer.model``
-for Gemma) and ``export/manifest.json`` (what was merged, the files with their sha256, the
-checks); adds ``export/...`` keys to metrics.json.
+for Gemma), the GGUF files of ``export.gguf`` with their Modelfiles and size/quality table
+(``export/gguf/``, see `gguf_export`), a Cactus bundle with ``export.cactus``
+(``export/cactus/``, see `cactus_export`) and ``export/manifest.json`` (what was merged, the
+files with their sha256, the checks); adds ``export/...`` keys to metrics.json.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ def run(ctx: RunContext) -> None:
         model, expected = merge_adapter(base, adapter_dir, probe)
     else:
         model = AutoModelForCausalLM.from_pretrained(str(full_dir), dtype=torch.float32)
+    # The GGUF checks compare with float32 logits; export_merged casts the model in place.
+    reference = expected
+    if reference is None and e.gguf:  # a full fine-tune: the model itself is the reference
+        with torch.no_grad():
+            reference = model.eval()(input_ids=probe).logits
     dtype = base_dtype(base_dir) if e.dtype == "auto" else e.dtype
     out = ctx.stage_dir("export") / "merged"
     result = export_merged(model, tokenizer, out, dtype=dtype, base_dir=base_dir,
@@ -70,17 +77,36 @@ def run(ctx: RunContext) -> None:
             "probe_tokens": int(probe.shape[-1]),
         },  # fmt: skip
     }
-    atomic_write_text(out.parent / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     metrics = {
         "export/merged_bytes": result.bytes,
         "export/merged_reload_exact": int(result.reload_exact),
     }
     if result.max_logit_diff is not None:
         metrics["export/merged_max_logit_diff"] = result.max_logit_diff
-    ctx.metrics.update(metrics)
     ctx.artifacts["export_dir"] = out
+    failures: list[str] = []
+    if e.gguf:
+        from dnd_ft.export.gguf_export import export_ggufs
+
+        del model  # llama.cpp loads each GGUF next; free the model first
+        ggufs = export_ggufs(ctx, out, tokenizer, probe, reference)
+        metrics.update(ggufs["metrics"])
+        manifest["gguf"] = ggufs["files"]
+        failures = ggufs["failures"]
+    if e.cactus:
+        from dnd_ft.export.cactus_export import export_cactus
+
+        bundle = export_cactus(ctx, out, manifest["adapter_sha256"])
+        metrics.update(bundle["metrics"])
+        manifest["cactus"] = bundle["bundle"]
+    atomic_write_text(out.parent / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    ctx.metrics.update(metrics)
     log.info("export: %s (%s, %.1f MB), logits within %s of base + adapter", out, dtype,
              result.bytes / 2**20, result.max_logit_diff)  # fmt: skip
+    if failures:
+        from dnd_ft.export.gguf_export import raise_failures
+
+        raise_failures(failures)
 
 
 def _source(ctx: RunContext) -> tuple[Path | None, Path | None]:
@@ -130,6 +156,14 @@ def _probe_ids(ctx: RunContext, tokenizer: Any) -> Any:
 
 
 def estimate(cfg: Any, parameters: int) -> int:
-    """Bytes the stage writes: the merged weights in their dtype (tokenizer files are small)."""
+    """Bytes the stage writes: the merged weights in their dtype (tokenizer files are small),
+    each GGUF at its bits per weight, and the float32 GGUF the quantizer starts from."""
+    from dnd_ft.export.gguf import CONVERTER_TYPES
+
     per = 4 if cfg.export.dtype in ("auto", "float32") else 2
-    return parameters * per + 50 * 2**20
+    bits = {"f32": 32, "f16": 16, "bf16": 16, "q8_0": 8.5, "q6_k": 6.6, "q5_k_m": 5.7,
+            "q5_k_s": 5.5, "q5_0": 5.5, "q4_k_m": 4.9, "q4_k_s": 4.6, "q4_0": 4.5, "q3_k_m": 3.9}  # fmt: skip
+    gguf = sum(bits.get(q, 16) / 8 for q in cfg.export.gguf)
+    if any(q not in CONVERTER_TYPES for q in cfg.export.gguf) and "f32" not in cfg.export.gguf:
+        gguf += 4
+    return int(parameters * (per + gguf)) + 50 * 2**20

@@ -18,6 +18,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 VARIANTS = {"fine-tuned": "eval/", "baseline": "baseline/eval/"}
+GGUF_VARIANT = "gguf "  # + the type: the export stage's scores of each GGUF (export/<type>/eval/)
+_GGUF_EVAL = re.compile(r"^export/([a-z0-9_]+)/eval/")
 SKIP_DIRS = {"leaderboard", "wandb", "adapter", "checkpoints", "data", ".hydra"}
 _SIZE = re.compile(r"^\s*([\d.]+)\s*([kmbt]?)\s*$", re.IGNORECASE)
 _SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
@@ -42,14 +44,26 @@ class Run:
         not a model's quality. A manifest without a source (older runs) is not smoke."""
         return self.source == "tiny"
 
+    def variants(self) -> list[str]:
+        """The scored variants: fine-tuned, baseline, then each exported GGUF type."""
+        quants = dict.fromkeys(m.group(1) for k in self.metrics if (m := _GGUF_EVAL.match(k)))
+        names = [*VARIANTS, *(GGUF_VARIANT + q for q in quants)]
+        return [v for v in names if self.has_variant(v)]
+
     def has_variant(self, variant: str) -> bool:
-        prefix = VARIANTS[variant]
+        prefix = _prefix(variant)
         return any(k.startswith(prefix) for k in self.metrics)
 
     def variant_metrics(self, variant: str) -> dict[str, Any]:
         """The variant's metrics without their prefix (``eval/rouge_l`` -> ``rouge_l``)."""
-        prefix = VARIANTS[variant]
+        prefix = _prefix(variant)
         return {k[len(prefix) :]: v for k, v in self.metrics.items() if k.startswith(prefix)}
+
+
+def _prefix(variant: str) -> str:
+    if variant.startswith(GGUF_VARIANT):
+        return f"export/{variant[len(GGUF_VARIANT) :]}/eval/"
+    return VARIANTS[variant]
 
 
 def size_key(size: str) -> float:

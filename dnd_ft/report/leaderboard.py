@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dnd_ft.evaluation.outputs import GROUPS, HEADLINE, HIGHER, LOWER, direction, metric_info
-from dnd_ft.report.collect import VARIANTS, Run
+from dnd_ft.report.collect import Run
 
 ID_COLUMNS = ["model", "family", "size", "variant", "run"]
 DEGENERATE_NOTE = (
@@ -147,13 +147,11 @@ def _label(run: Run, runs: Sequence[Run]) -> str:
 
 
 def build_leaderboard(runs: Sequence[Run], metrics: Sequence[str] = HEADLINE) -> Leaderboard:
-    """Fine-tuned and baseline rows of each run, side by side, for ``metrics`` with values
-    (ordered by group, then as given)."""
+    """Fine-tuned and baseline rows of each run, side by side, then one per exported GGUF
+    type, for ``metrics`` with values (ordered by group, then as given)."""
     rows = []
     for run in runs:
-        for variant in VARIANTS:
-            if not run.has_variant(variant):
-                continue
+        for variant in run.variants():
             values = run.variant_metrics(variant)
             rows.append({
                 "model": run.model, "family": run.family, "size": run.size,

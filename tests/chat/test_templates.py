@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -10,6 +9,7 @@ import pytest
 
 from dnd_ft.chat import ChatFormatError, chat_template
 from dnd_ft.chat.formats import get_format
+from dnd_ft.chat.templates import template_messages
 from tests.chat.conftest import RECORD
 
 TOOLS = [
@@ -102,14 +102,6 @@ def _render(template: str, messages: list, tools: list | None, gen: bool) -> tup
     return text, merged
 
 
-def _object_or_text(content: str) -> Any:
-    try:
-        value = json.loads(content)
-    except json.JSONDecodeError:
-        return content
-    return value if isinstance(value, dict) else content
-
-
 @pytest.mark.parametrize(("fmt", "think"), FORMATS)
 @pytest.mark.parametrize("case", range(4))
 def test_template_renders_like_the_data_stage(fmt: str, think: bool, case: int) -> None:
@@ -117,26 +109,12 @@ def test_template_renders_like_the_data_stage(fmt: str, think: bool, case: int) 
     renderer = get_format(fmt, **({"think": think} if fmt == "hermes" else {}))
     expected = renderer.render(messages, tools)
     template = chat_template(fmt, training=True, think=think)
-    as_dicts = _json_as_dicts(messages, tool_results=fmt == "functiongemma")
+    as_dicts = template_messages(messages, fmt)
     text, spans = _render(template, as_dicts, tools, gen=False)
     assert text == expected.text
     assert spans == expected.spans  # {% generation %} covers exactly the loss spans
     prompt, _ = _render(template, as_dicts, tools, gen=True)
     assert prompt == renderer.render_prompt(messages, tools)
-
-
-def _json_as_dicts(messages: list[dict[str, Any]], tool_results: bool) -> list[dict[str, Any]]:
-    """Jinja cannot parse JSON, so the template gets call arguments (and, for FunctionGemma,
-    object results) as dicts, as templates.py documents; the renderer gets the strings."""
-    messages = copy.deepcopy(messages)
-    for m in messages:
-        for call in m.get("tool_calls") or []:
-            fn = call.get("function", call)
-            if isinstance(fn.get("arguments"), str):
-                fn["arguments"] = json.loads(fn["arguments"])
-        if tool_results and m["role"] == "tool":
-            m["content"] = _object_or_text(m["content"])
-    return messages
 
 
 def test_inference_template_has_no_generation_markers() -> None:

@@ -397,3 +397,16 @@ def test_screenshot_in_headless_chromium(honest_root, tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=180)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_exported_gguf_types_get_their_own_rows(tmp_path):
+    run = make_run(tmp_path / "r", "qwen3_0_6b", "qwen", "0.6B", {"tool_name_f1": 0.8},
+                   {"tool_name_f1": 0.4})  # fmt: skip
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics |= {"export/f16/eval/tool_name_f1": 0.79, "export/q4_k_m/eval/tool_name_f1": 0.71,
+                "export/q4_k_m/bytes": 123, "export/merged_bytes": 456}  # fmt: skip
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    board = build_leaderboard(collect_runs([tmp_path]))
+    variants = [r["variant"] for r in board.rows]
+    assert variants == ["fine-tuned", "baseline", "gguf f16", "gguf q4_k_m"]
+    assert board.rows[3]["tool_name_f1"] == 0.71
