@@ -73,7 +73,7 @@ METRICS: dict[str, MetricInfo] = {
     **{name: MetricInfo(RUN, NEUTRAL, COUNT) for name in (
         "n_turns", "n_gold_calls", "n_pred_calls", "n_malformed_calls", "n_text_turns",
         "n_entity_mentions", "n_state_conversations", "n_examples", "n_truncated_prompts",
-        "n_judged",
+        "n_judged", "n_prefilled_tokens", "n_cache_fallbacks",
     )},
     "gen_tokens_per_s": MetricInfo(RUN, NEUTRAL, SPEED),
 }  # fmt: skip

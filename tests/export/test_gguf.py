@@ -94,7 +94,7 @@ def test_tiny_gemma3_exports_gguf_with_its_control_tokens_and_a_cactus_bundle(tm
     run = tmp_path / "run"
     proc = run_cli(
         "debug=smoke", "model=tiny_gemma3", "trainer.method=full", "trainer.max_steps=2",
-        "stages=[data,train,export]", "export=all", "export.gguf=[f16,q4_k_m]", "eval.max_examples=1",
+        "stages=[data,train,export]", "export=all", "eval.max_examples=1",
         "eval.max_new_tokens=16", "tracking=wandb", f"hydra.run.dir={run}", cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -105,9 +105,9 @@ def test_tiny_gemma3_exports_gguf_with_its_control_tokens_and_a_cactus_bundle(tm
 
     logged = read_offline_run(run)
     assert logged.summary["export/gguf/_type"] == "table-file"
-    assert logged.summary["export/gguf/nrows"] == 2  # one row per type
+    assert logged.summary["export/gguf/nrows"] == 3  # one row per type
     assert logged.summary["export/q4_k_m/eval/n_turns"] == metrics["export/q4_k_m/eval/n_turns"]
-    for q in ("f16", "q4_k_m"):
+    for q in ("f16", "q8_0", "q4_k_m"):  # export=all
         # <start_of_turn> and the function-call markers are single tokens in llama.cpp too
         assert metrics[f"export/{q}/tokens_equal"] == 1
         assert metrics[f"export/{q}/template_equal"] == 1
