@@ -111,6 +111,23 @@ class Evaluator:
         window = getattr(model.config, "max_position_embeddings", None) or 0
         max_length = max(int(self.cfg.model.max_seq_length), int(window))
         records, seconds = _predict(model, tokenizer, fmt, self.rows, self.cfg, max_length)
+        report = self.score(records, seconds)
+        if ecfg.judge.enabled:
+            from dnd_ft.evaluation.judge import run_judge
+
+            report.metrics.update(
+                run_judge(self.rows, records, ecfg.judge, self.cfg.paths.cache_dir)
+            )
+        suffix = "" if label == "fine-tuned" else f"_{label}"
+        atomic_write_jsonl(self.out_dir / f"predictions{suffix}.jsonl", records)
+        self.records[label] = records
+        log.info("%s: tool_name_f1=%s rouge_l=%s", label, report.metrics.get("tool_name_f1"),
+                 report.metrics.get("rouge_l"))  # fmt: skip
+        return report
+
+    def score(self, records: list[dict[str, Any]], seconds: float) -> EvalReport:
+        """The metrics of prediction records (any backend's: the HF model's here, a GGUF's
+        in the export stage) generated in ``seconds``, with the run counters beside them."""
         report = score_predictions(
             self.rows,
             records,
@@ -124,17 +141,6 @@ class Evaluator:
         report.metrics["n_truncated_prompts"] = sum(r["truncated"] for r in records)
         report.metrics["n_prefilled_tokens"] = sum(r["prefilled_tokens"] for r in records)
         report.metrics["n_cache_fallbacks"] = sum(r["cache_fallback"] for r in records)
-        if ecfg.judge.enabled:
-            from dnd_ft.evaluation.judge import run_judge
-
-            report.metrics.update(
-                run_judge(self.rows, records, ecfg.judge, self.cfg.paths.cache_dir)
-            )
-        suffix = "" if label == "fine-tuned" else f"_{label}"
-        atomic_write_jsonl(self.out_dir / f"predictions{suffix}.jsonl", records)
-        self.records[label] = records
-        log.info("%s: tool_name_f1=%s rouge_l=%s", label, report.metrics.get("tool_name_f1"),
-                 report.metrics.get("rouge_l"))  # fmt: skip
         return report
 
 
@@ -164,20 +170,31 @@ def load_rows(
 def eval_data_dir(ctx: Any, adapter_dir: Path | None) -> Path:
     """The dataset to evaluate on: this run's; else, for an adapter from another run, the
     held-out split that run trained beside (no leak, same rendering); else built now."""
-    from dnd_ft.chat import FORMAT_FILE
-
-    own = Path(ctx.artifacts.get("data_dir") or ctx.run_dir / "data")
-    if (own / FORMAT_FILE).is_file():
-        return own
-    theirs = adapter_dir.parent / "data" if adapter_dir is not None else None
-    if theirs is not None and (theirs / FORMAT_FILE).is_file():
-        log.info("eval: the held-out split of the run that trained the adapter: %s", theirs)
-        return theirs
+    found = existing_data_dir(ctx, adapter_dir)
+    if found is not None:
+        if found != own_data_dir(ctx):
+            log.info("eval: the held-out split of the run that trained the adapter: %s", found)
+        return found
     log.info("eval: no dataset in %s yet; building it first (the data stage)", ctx.run_dir)
     from dnd_ft.data.stage import run as build_data
 
     build_data(ctx)
     return Path(ctx.artifacts["data_dir"])
+
+
+def existing_data_dir(ctx: Any, adapter_dir: Path | None) -> Path | None:
+    """A built dataset (one with format.json): this run's, else the one beside
+    ``adapter_dir`` (the run that trained it); None when neither exists."""
+    from dnd_ft.chat import FORMAT_FILE
+
+    theirs = adapter_dir.parent / "data" if adapter_dir is not None else None
+    candidates = (own_data_dir(ctx), theirs)
+    return next((d for d in candidates if d is not None and (d / FORMAT_FILE).is_file()), None)
+
+
+def own_data_dir(ctx: Any) -> Path:
+    """Where this run's dataset is (or will be)."""
+    return Path(ctx.artifacts.get("data_dir") or ctx.run_dir / "data")
 
 
 def resolve_adapter(ctx: Any) -> Path | None:

@@ -85,6 +85,7 @@ def convert(merged_dir: Path, out: Path, bits: int, cache_dir: str | Path) -> st
     from dnd_ft.utils.io import atomic_dir
 
     tool = ensure_cactus(cache_dir)
+    # Into a subfolder: cactus deletes an existing output folder that has no config.txt yet.
     with atomic_dir(out) as tmp:
         code, text = run_tool(tool, ["-m", "cactus", "convert", str(merged_dir),
                                      str(tmp / "bundle"), "--bits", str(bits), "--weights-only"])  # fmt: skip

@@ -112,7 +112,6 @@ def _verify_and_score(
     entries: dict[str, dict[str, Any]],
 ) -> list[str]:
     from dnd_ft.evaluation.generate import build_prompts, prediction_records
-    from dnd_ft.evaluation.scoring import score_predictions
     from dnd_ft.evaluation.stage import Evaluator, eval_data_dir, load_rows
     from dnd_ft.export import llamacpp
     from dnd_ft.export.verify import check_gguf, sample_conversations
@@ -150,11 +149,7 @@ def _verify_and_score(
             )  # fmt: skip
             elapsed = time.perf_counter() - start
         records = prediction_records(rows, prompts, generations, fmt)
-        report = score_predictions(rows, records, evaluator.registry, seed=int(cfg.seed),
-                                   srd=evaluator.srd, options=evaluator.options)  # fmt: skip
-        new_tokens = sum(r["new_tokens"] for r in records)
-        report.metrics["gen_tokens_per_s"] = new_tokens / elapsed if elapsed else None
-        report.metrics["n_prefilled_tokens"] = sum(r["prefilled_tokens"] for r in records)
+        report = evaluator.score(records, elapsed)
         for key, value in report.metrics.items():
             metrics[f"export/{quant}/eval/{key}"] = value
         atomic_write_jsonl(path.with_suffix(".predictions.jsonl"), records)

@@ -17,16 +17,9 @@ def adapter_dir(ctx: Any) -> Path | None:
 def format_data_dir(ctx: Any) -> Path | None:
     """The dataset holding the training format.json: this run's, else the one beside the
     exported adapter; None when neither has one."""
-    from dnd_ft.chat.formats import FORMAT_FILE
+    from dnd_ft.evaluation.stage import existing_data_dir
 
-    adapter = adapter_dir(ctx)
-    for data_dir in (
-        Path(ctx.artifacts.get("data_dir") or ctx.run_dir / "data"),
-        adapter.parent / "data" if adapter else None,
-    ):
-        if data_dir is not None and (data_dir / FORMAT_FILE).is_file():
-            return data_dir
-    return None
+    return existing_data_dir(ctx, adapter_dir(ctx))
 
 
 def trained_format(ctx: Any, tokenizer: Any) -> Any:
