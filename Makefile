@@ -24,7 +24,7 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e ".[cpu,dev,gguf]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e ".[cpu,dev,gguf,sweep]"
 	$(BIN)/python -m dnd_ft.assets fetch
 	touch $@
 
@@ -37,8 +37,8 @@ test: setup
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q
 
 lint: setup
-	$(BIN)/ruff check dnd_ft tests benchmarks scripts
-	$(BIN)/ruff format --check dnd_ft tests benchmarks scripts
+	$(BIN)/ruff check dnd_ft hydra_plugins tests benchmarks scripts
+	$(BIN)/ruff format --check dnd_ft hydra_plugins tests benchmarks scripts
 	$(BIN)/lint-imports
 
 bench: setup

@@ -6,6 +6,8 @@ from setuptools import find_packages, setup
 
 setup(
     packages=find_packages(include=["dnd_ft", "dnd_ft.*"])
+    # the Hydra sweeper plugin: Hydra finds plugins in the `hydra_plugins` namespace package
+    + ["hydra_plugins.dnd_ft_sweeper"]
     + ["dnd_ft._data.configs", "dnd_ft._data.scenarios"],
     package_dir={"dnd_ft._data.configs": "configs", "dnd_ft._data.scenarios": "scenarios"},
 )

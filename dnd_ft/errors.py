@@ -18,3 +18,12 @@ class ConfigError(DndFtError):
 
 class StageError(DndFtError):
     """A pipeline stage failed for a reason the user can fix (bad data, OOM, missing model)."""
+
+
+class Pruned(Exception):
+    """The sweep's pruner stopped this trial's training early (not an error: the run ends
+    with status "pruned", and the stages after training are skipped)."""
+
+    def __init__(self, step: int, value: float):
+        self.step, self.value = step, value
+        super().__init__(f"pruned at step {step} (val loss {value:.4f})")

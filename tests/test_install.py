@@ -126,3 +126,21 @@ def test_a_users_config_folder_joins_through_the_search_path(venv: Path, tmp_pat
     assert "name: my_tiny" in config and "train: 0.6" in config
     helped = _run(venv, work, env, search, "--help")
     assert "my_tiny" in helped.stdout and "mine" in helped.stdout
+
+
+def test_the_wheel_carries_the_sweeper_plugin(venv: Path, tmp_path: Path) -> None:
+    """Hydra's own plugin scan finds the sweeper in the installed wheel, and a sweep config
+    composes with it."""
+    probe = (
+        "from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper; "
+        "print(' '.join(c.__module__ for c in Plugins.instance().discover(Sweeper)))"
+    )
+    found = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True,
+        cwd="/", check=True,
+    ).stdout.split()  # fmt: skip
+    assert "hydra_plugins.dnd_ft_sweeper.optuna_sweeper" in found
+    proc = _run(venv, tmp_path, _env(tmp_path), "sweep=smoke", "--cfg", "hydra", "-p",
+                "hydra.sweeper")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "study_name: smoke" in proc.stdout and "DndOptunaSweeper" in proc.stdout

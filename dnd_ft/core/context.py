@@ -23,7 +23,15 @@ class RunContext:
     run_dir: Path
     metrics: Metrics
     tracker: Any = None  # a dnd_ft.tracking tracker, or None when tracking=none
+    trial: Any = None  # a dnd_ft.tuning TrialLink when a sweep launched this run, else None
     artifacts: dict[str, Any] = field(default_factory=dict)
+    rank: int = 0  # this process under DDP (torchrun, accelerate launch); 0 alone
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        """The process that writes the run's records and saves the model (rank 0)."""
+        return self.rank == 0
 
     def stage_dir(self, name: str) -> Path:
         path = self.run_dir / name

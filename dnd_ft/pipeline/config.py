@@ -20,6 +20,7 @@ from dnd_ft.config.validate import validate as validate_with
 from dnd_ft.locations import bundled, project_root
 from dnd_ft.pipeline import stages
 from dnd_ft.pipeline.schema import run_config
+from dnd_ft.utils import distributed
 
 OVERLAYS = ("experiment", "debug", "sweep")
 
@@ -42,6 +43,14 @@ def checks() -> list[Check]:
 
 def register_configs() -> None:
     """Store every schema in Hydra's ConfigStore and register the resolvers (idempotent)."""
+    # The sweeper (hydra/sweeper=dnd_ft_optuna). Hydra's plugin scan finds it in an installed
+    # wheel, not in an editable install (setuptools' import hook hides the namespace package
+    # from pkgutil), so it is registered here too, through Hydra's public `register`.
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.dnd_ft_sweeper.optuna_sweeper import DndOptunaSweeper
+
+    Plugins.instance().register(DndOptunaSweeper)
     from dnd_ft.pipeline.help import help_page
 
     store.register(
@@ -51,6 +60,7 @@ def register_configs() -> None:
             "project_root": lambda: str(project_root()),
             "bundled": lambda name: str(bundled(name)),
             "dnd_ft_help": help_page,
+            "dnd_ft_log_suffix": distributed.log_suffix,
         },
     )
 

@@ -25,6 +25,8 @@ from dnd_ft.utils.io import atomic_write_text
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "multirun_summary.json"
+# How a job may end without failing its multirun: a sweep's pruner stopping a trial is normal.
+GOOD = ("ok", "pruned")
 # Jobs of the multirun that just ended that did not end ok; read by the entrypoint's exit code.
 unfinished: list[JobResult] = []
 
@@ -32,7 +34,7 @@ unfinished: list[JobResult] = []
 @dataclass
 class JobResult:
     job: str  # the job's folder name, e.g. "0_qwen3_0_6b"
-    status: str  # ok | failed | interrupted | running | missing
+    status: str  # ok | pruned | failed | interrupted | running | missing
     stage: str | None
     error: str | None
 
@@ -56,7 +58,7 @@ class MultirunSummary(Callback):
         record = {"jobs": [asdict(j) for j in jobs], "wall_seconds": round(wall, 1),
                   "cpu_seconds": round(cpu, 1)}  # fmt: skip
         atomic_write_text(sweep_dir / SUMMARY_FILE, json.dumps(record, indent=2) + "\n")
-        bad = [j for j in jobs if j.status != "ok"]
+        bad = [j for j in jobs if j.status not in GOOD]
         unfinished[:] = bad
         sys.stderr.write(summary_text(jobs, sweep_dir, wall, cpu))
 
@@ -79,10 +81,13 @@ def summary_text(
     jobs: list[JobResult], sweep_dir: Path, wall: float | None = None, cpu: float | None = None
 ) -> str:
     ok = sum(j.status == "ok" for j in jobs)
+    pruned = sum(j.status == "pruned" for j in jobs)
+    bad = len(jobs) - ok - pruned
     took = f" in {wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU" if wall is not None else ""
-    lines = [f"multirun: {len(jobs)} job(s), {ok} ok, {len(jobs) - ok} not ok{took} ({sweep_dir})"]
+    counted = f"{ok} ok, " + (f"{pruned} pruned, " if pruned else "") + f"{bad} not ok"
+    lines = [f"multirun: {len(jobs)} job(s), {counted}{took} ({sweep_dir})"]
     for j in jobs:
-        if j.status != "ok":
+        if j.status not in GOOD:
             lines.append(f"  {j.job}: {j.status} in stage {j.stage or '?'}: {j.error or ''}")
     return "\n".join(lines) + "\n"
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
+from dnd_ft.tuning.config import TrialConfig
+
 
 @dataclass
 class PathsConfig:
@@ -33,6 +35,8 @@ class RunKeys:
     tags: list[str] = field(default_factory=list)
     # Metric a sweeper optimises (a key of metrics.json); returned by the entrypoint.
     optimized_metric: str | None = None
+    # Set by the sweeper on the jobs it launches: which Optuna trial this run is.
+    trial: TrialConfig = field(default_factory=TrialConfig)
 
 
 def run_config(groups: Mapping[str, type]) -> type:

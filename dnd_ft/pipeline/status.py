@@ -4,6 +4,8 @@
     ok           every stage finished
     failed       a stage (or the config check, stage "config") raised; `error` says why
     interrupted  SIGINT or SIGTERM stopped it (`signal`); checkpoints are kept for resume
+    pruned       a sweep's pruner stopped training early (`pruned_at_step`); later stages
+                 were skipped, the record of the steps trained is kept
 
 The file is rewritten at start and at every stage boundary; an earlier attempt in the same
 folder (a resume, a rerun) is kept under `previous`, newest last.
@@ -87,6 +89,10 @@ class RunStatus:
             error_type=type(exc).__name__,
             traceback=traceback.format_exc(),
         )
+        self.write()
+
+    def pruned(self, step: int, value: float) -> None:
+        self.data.update(status="pruned", pruned_at_step=step, pruned_value=value)
         self.write()
 
     def interrupted(self, signal_name: str) -> None:

@@ -22,7 +22,7 @@ from dnd_ft.errors import StageError
 log = logging.getLogger(__name__)
 
 # W&B shows a run with a non-zero exit code as failed; interrupted runs keep the signal's code.
-EXIT_CODES = {"ok": 0, "failed": 1, "interrupted": 130}
+EXIT_CODES = {"ok": 0, "pruned": 0, "failed": 1, "interrupted": 130}
 
 
 class WandbTracker:

@@ -34,7 +34,7 @@ class CheckpointMarker(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         path = self.root / f"checkpoint-{state.global_step}"
-        if path.is_dir():
+        if path.is_dir() and state.is_world_process_zero:  # under DDP rank 0 wrote it
             checkpoints.mark_complete(path, {**self.info, "step": state.global_step})
             checkpoints.rotate(self.root, self.keep)
             log.info("checkpoint %s complete", path.name)
@@ -90,6 +90,30 @@ class EarlyStopping(TrainerCallback):
                 )
                 self.stopped_at = state.global_step
                 control.should_training_stop = True
+        return control
+
+
+class TrialReporter(TrainerCallback):
+    """Report each periodic val loss to the sweep's trial; stop when its pruner says so.
+
+    ``link`` is a `dnd_ft.tuning.trial.TrialLink`: the pruner's verdict comes from the study's
+    storage, so it holds wherever the job runs. Only the main process reports (one value per
+    step under DDP; every process gets the same stop through the Trainer's control)."""
+
+    def __init__(self, link: Any):
+        self.link = link
+        self.pruned_at: int | None = None
+        self.pruned_value: float | None = None
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        loss = (metrics or {}).get("eval_loss")
+        if loss is None or not state.is_world_process_zero:
+            return control
+        if self.link.report(state.global_step, loss):
+            log.info("sweep: the pruner stops %s at step %d (val loss %.4f)",
+                     self.link.where, state.global_step, loss)  # fmt: skip
+            self.pruned_at, self.pruned_value = state.global_step, float(loss)
+            control.should_training_stop = True
         return control
 
 

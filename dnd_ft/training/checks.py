@@ -41,6 +41,11 @@ def check_values(t: DictConfig) -> Iterable[str]:
     for key in ("logging_steps", "eval_steps", "save_steps"):
         if t[key] < 0:
             yield f"trainer.{key}: must be >= 0 (0 turns it off), got {t[key]}"
+    if t.max_tokens > 0 and t.max_steps > 0:
+        yield (
+            f"trainer.max_tokens={t.max_tokens} and trainer.max_steps={t.max_steps}: set one "
+            "(max_tokens picks the number of steps itself); e.g. trainer.max_steps=-1"
+        )
     if t.max_steps <= 0 and t.epochs <= 0:
         yield "trainer.epochs: must be > 0 unless trainer.max_steps > 0"
     if t.max_length < 16:

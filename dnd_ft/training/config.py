@@ -83,6 +83,10 @@ class TrainerConfig:
     optimizer: str = "adamw_torch"  # any transformers `optim` name, e.g. adamw_8bit for qlora
     epochs: float = 1.0
     max_steps: int = -1  # > 0 overrides epochs
+    # > 0: train on about this many real tokens, whatever the tokenizer: the steps follow from
+    # the training rows' mean length (train/tokens records what was used). A fair budget when
+    # families with different tokenizers are compared (experiment=compare_families).
+    max_tokens: int = 0
     batch_size: int = 4  # examples (or packed rows) per device and step
     eval_batch_size: int = 8
     grad_accum: int = 1  # effective batch = batch_size x grad_accum

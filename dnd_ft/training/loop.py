@@ -26,6 +26,7 @@ from dnd_ft.training.callbacks import (
     EarlyStopping,
     Monitor,
     NonFiniteGuard,
+    TrialReporter,
 )
 from dnd_ft.training.precision import Precision
 from dnd_ft.training.progress import TrainProgress
@@ -45,6 +46,8 @@ class LoopResult:
     stopped_early_at: int | None = None
     resumed_from: str | None = None
     padding_efficiency: float = 0.0  # real tokens / token slots of the batches trained on
+    pruned_at: int | None = None  # the step a sweep's pruner stopped training at
+    pruned_value: float | None = None  # the val loss it stopped on
 
     @property
     def tokens_per_second(self) -> float:
@@ -107,8 +110,11 @@ class DndTrainer(Trainer):
         real = inputs.pop("num_real_tokens", None)
         weights = inputs.pop("loss_weights", None)
         if real is not None and model.training:
-            self.state.num_input_tokens_seen += int(real.sum())
-            self.slots_seen += inputs["input_ids"].numel()
+            counts = real.new_tensor([int(real.sum()), inputs["input_ids"].numel()])
+            if self.accelerator.num_processes > 1:  # DDP: count every process's tokens
+                counts = self.accelerator.reduce(counts, reduction="sum")
+            self.state.num_input_tokens_seen += int(counts[0])
+            self.slots_seen += int(counts[1])
         if not self.target_logits_only:  # the config check keeps weights off this path
             return super().compute_loss(
                 model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
@@ -116,11 +122,13 @@ class DndTrainer(Trainer):
         from dnd_ft.training.loss import label_positions_loss
 
         loss, outputs = label_positions_loss(model, inputs, num_items_in_batch, weights)
-        if model.training:
-            if num_items_in_batch is None:  # a per-batch mean: scale for accumulation here
+        if num_items_in_batch is None:
+            if model.training:  # a per-batch mean: scale for accumulation here
                 loss = loss / self.current_gradient_accumulation_steps
-            elif self.args.average_tokens_across_devices:
-                loss = loss * self.accelerator.num_processes  # num_items is a global count
+        elif self.args.average_tokens_across_devices:
+            # num_items is a count over every process (evaluation too): DDP's mean of the
+            # processes' gradients (or the gathered eval losses) then gives the global mean
+            loss = loss * self.accelerator.num_processes
         return (loss, outputs) if return_outputs else loss
 
 
@@ -217,11 +225,13 @@ def train(
     checkpoint_info: dict[str, Any] | None = None,
     description: str = "train",
     use_cpu: bool = False,
+    trial: Any = None,
 ) -> LoopResult:
     """Train `loaded.model` in place on prepared rows; returns what was measured.
 
     Raises NonFiniteLoss from the guard and lets other exceptions (OOM, ...) through;
-    the stage turns them into StageErrors with a fix.
+    the stage turns them into StageErrors with a fix. ``trial``: a sweep's TrialLink, which
+    gets every periodic val loss and may stop training early (``LoopResult.pruned_at``).
     """
     tokenizer = loaded.tokenizer
     pad_id = (
@@ -235,7 +245,9 @@ def train(
         gradient_checkpointing=t.gradient_checkpointing and not loaded.owns_gradient_checkpointing,
         use_cpu=use_cpu,
     )
-    progress = TrainProgress(description, enabled=t.progress)
+    from dnd_ft.utils.distributed import is_main
+
+    progress = TrainProgress(description, enabled=t.progress and is_main())  # one bar under DDP
     monitor = Monitor(tracker=tracker, progress=progress)
     callbacks: list[Any] = [
         NonFiniteGuard(),
@@ -246,6 +258,10 @@ def train(
     if t.early_stopping.patience > 0 and eval_rows:
         stopper = EarlyStopping(t.early_stopping.patience, t.early_stopping.min_delta)
         callbacks.append(stopper)
+    reporter = None
+    if trial is not None and trial.reports and eval_rows:
+        reporter = TrialReporter(trial)
+        callbacks.append(reporter)
     trainer = DndTrainer(
         model=loaded.model,
         args=args,
@@ -267,7 +283,9 @@ def train(
         progress.stop()
     train_seconds = max(monitor.train_seconds - trainer.eval_seconds, 0.0)
     eval_loss = None
-    if eval_rows:
+    if reporter is not None and reporter.pruned_at is not None:
+        eval_loss = reporter.pruned_value  # measured at the step training stopped
+    elif eval_rows:
         last = [r for r in monitor.history if "eval_loss" in r]
         if last and last[-1]["step"] == trainer.state.global_step:
             eval_loss = last[-1]["eval_loss"]  # the periodic eval just ran on this model
@@ -282,4 +300,6 @@ def train(
         stopped_early_at=stopper.stopped_at if stopper else None,
         resumed_from=str(resume_from) if resume_from else None,
         padding_efficiency=monitor.tokens_seen / trainer.slots_seen if trainer.slots_seen else 0.0,
+        pruned_at=reporter.pruned_at if reporter else None,
+        pruned_value=reporter.pruned_value if reporter else None,
     )

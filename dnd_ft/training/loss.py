@@ -19,7 +19,10 @@ IGNORE = -100
 
 
 def output_layer(model: Any) -> Any:
-    """The module that maps hidden states to vocabulary logits (lm_head), PEFT-wrapped or not."""
+    """The module that maps hidden states to vocabulary logits (lm_head), PEFT-wrapped or not
+    (and inside DDP's wrapper: the hook goes on the real layer, the forward through DDP)."""
+    while hasattr(model, "module") and not hasattr(model, "get_output_embeddings"):
+        model = model.module  # torch.nn.parallel.DistributedDataParallel
     get = getattr(model, "get_output_embeddings", None)
     head = get() if get is not None else None
     if head is None:

@@ -19,7 +19,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dnd_ft.errors import ConfigError, StageError
+from dnd_ft.errors import ConfigError, Pruned, StageError
 from dnd_ft.training import backends, checkpoints
 from dnd_ft.training.batching import Example, packed_rows, packing_efficiency, plain_rows
 from dnd_ft.training.checks import check_trainer
@@ -68,28 +68,44 @@ def run(ctx: RunContext) -> None:
     log.info("train: %d examples (%d tokens) in %d rows%s; %d val examples", len(train_ex),
              stats["tokens"], len(rows), " (packed)" if t.packing else "", len(val_ex))  # fmt: skip
 
+    if t.max_tokens > 0:
+        from omegaconf import OmegaConf
+
+        # the budget becomes the step count this run trains for (resolved: a detached copy)
+        t = OmegaConf.create(OmegaConf.to_container(t, resolve=True))
+        t.max_steps = budget_steps(int(t.max_tokens), stats["tokens"], len(rows), t)
+        log.info("train: a budget of %d tokens is %d steps of about %d tokens",
+                 t.max_tokens, t.max_steps, t.max_tokens // t.max_steps)  # fmt: skip
     with training_errors(cfg, hw.accelerator, precision.name, str(data_dir), str(train_dir)):
         result = loop.train(
             loaded, rows, plain_rows(val_ex), t, train_dir / "checkpoints", precision,
             resume_from=resume_from, tracker=ctx.tracker, checkpoint_info=info,
             description=f"train {cfg.model.name}", use_cpu=hw.accelerator == "cpu",
+            trial=ctx.trial,
         )  # fmt: skip
     metrics = _metrics(result, train_ex, rows, stats, int(t.max_length), t.packing)
     metrics["train/peak_memory_mb"] = round(artifacts.peak_memory_mb(hw.accelerator), 1)
+    if result.pruned_at is not None:
+        metrics["train/pruned_at_step"] = result.pruned_at
+    if ctx.world_size > 1:
+        metrics["train/processes"] = ctx.world_size  # DDP: steps are global, tokens per rank
 
-    # The model: an adapter (lora/qlora) or the whole fine-tuned model (full).
-    if loaded.method == "full":
+    # The model: an adapter (lora/qlora) or the whole fine-tuned model (full); a pruned
+    # trial's is not kept (nothing evaluates or exports it), its record below is.
+    ctx.metrics.update(metrics)
+    if not ctx.is_main:  # under DDP rank 0 saves the model and writes the record
+        return
+    if result.pruned_at is None and loaded.method == "full":
         out = artifacts.save_full_model(loaded, ctx.run_dir / "merged", cfg.model)
         ctx.artifacts["merged_dir"] = out
-    else:
+    elif result.pruned_at is None:
         out = artifacts.save_adapter(loaded, ctx.run_dir / "adapter", cfg.model)
         ctx.artifacts["adapter_dir"] = out
 
-    # The record: metrics, history, loss curve, summary; the same to the tracker.
+    # The record: history, loss curve, summary; the same to the tracker.
     artifacts.write_history(result.history, train_dir / "history.json")
     plot = artifacts.plot_loss(result.history, train_dir / "loss_curve.png",
                                f"{cfg.run_name}: {cfg.model.name} {t.method}")  # fmt: skip
-    ctx.metrics.update(metrics)
     summary = {**metrics, "backend": name, "backend_reason": reason, "precision": precision.name,
                "device": hw.accelerator, "resumed_from": result.resumed_from,
                "stopped_early_at": result.stopped_early_at}  # fmt: skip
@@ -101,6 +117,19 @@ def run(ctx: RunContext) -> None:
     log.info("train: %d steps, loss %s -> %s, eval_loss %s, %.0f tokens/s", result.steps,
              metrics.get("train/loss_first"), metrics.get("train/loss_last"),
              metrics.get("train/eval_loss"), metrics["train/tokens_per_second"])  # fmt: skip
+    if result.pruned_at is not None:
+        raise Pruned(result.pruned_at, float(result.pruned_value or float("nan")))
+
+
+def budget_steps(max_tokens: int, tokens: int, n_rows: int, t: Any) -> int:
+    """Optimizer steps that train on about ``max_tokens`` real tokens: the rows' mean length
+    times the rows a step takes (batch x accumulation x processes)."""
+    import math
+    import os
+
+    per_step = tokens / max(n_rows, 1) * t.batch_size * t.grad_accum
+    per_step *= int(os.environ.get("WORLD_SIZE", "1"))
+    return max(1, math.ceil(max_tokens / max(per_step, 1.0)))
 
 
 def encode_split(
