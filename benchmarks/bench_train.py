@@ -141,7 +141,8 @@ def run_trl(cfg, t, data_dir: Path, padding_free: bool = False) -> float:
             lr_scheduler_type=t.lr_scheduler,
             warmup_steps=t.warmup_ratio,
             seed=t.seed,
-            max_length=int(t.max_length),
+            # padding_free refuses to cut rows; encode_split already cut them to max_length
+            max_length=None if padding_free else int(t.max_length),
             packing=False,
             padding_free=padding_free,
             completion_only_loss=True,

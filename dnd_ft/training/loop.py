@@ -3,9 +3,10 @@
 Why not TRL's SFTTrainer: the data stage already renders each chat in the model's format and
 marks the assistant spans that carry loss, so all SFTTrainer would add is a second
 tokenization and masking pass (with its own chat-template assumptions: TRL's assistant-only
-loss needs `{% generation %}` markers, which the Gemma3 tool template lacks). On the tiny
-models the plain Trainer measured 1.4-1.8x SFTTrainer's tokens/s (NOTES.md;
-benchmarks/bench_train.py re-measures it).
+loss needs `{% generation %}` markers, which the Gemma3 tool template lacks). Speed comes
+from the loss: on a CPU TRL 1.16 scores every position (its labelled-positions kernel needs
+Triton), while `label_positions_loss` projects only the assistant tokens onto the vocabulary
+(benchmarks/bench_train.py: 7.5x TRL's tokens/s on tiny_qwen3 here; docs/training.md).
 """
 
 from __future__ import annotations
