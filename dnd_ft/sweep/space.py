@@ -36,8 +36,12 @@ class SearchSpace:
 
 def build(params: Mapping[str, Any], arguments: list[str]) -> SearchSpace:
     """The space of ``params`` (hydra.sweeper.params) and ``arguments`` (the command line's
-    overrides; a sweep there, e.g. ``trainer.lora.r=choice(8,16)``, adds a dimension)."""
+    overrides; a sweep there, e.g. ``trainer.lora.r=choice(8,16)``, adds a dimension).
+
+    A later entry for a key replaces an earlier one: a value on the command line pins a key
+    the sweep config searches, a sweep on the command line replaces its fixed value."""
     space, problems = SearchSpace(), []
+    fixed: dict[str, str] = {}  # key -> override, in order
     parser = OverridesParser.create()
     entries = [(f"hydra.sweeper.params.{k}", k, v) for k, v in params.items()]
     for arg in arguments:
@@ -50,13 +54,17 @@ def build(params: Mapping[str, Any], arguments: list[str]) -> SearchSpace:
         except (ValueError, TypeError) as exc:
             problems.append(f"{where}: {exc}")
             continue
+        name = key.lstrip("+~")
+        fixed.pop(name, None)
+        space.dims.pop(name, None)
         if dist is None:
             text = value.input_line if hasattr(value, "input_line") else f"{key}={_literal(value)}"
-            space.fixed.append(text)
+            fixed[name] = text
         else:
-            space.dims[key.lstrip("+~")] = dist
+            space.dims[name] = dist
     if problems:
         raise ConfigError(problems)
+    space.fixed = list(fixed.values())
     return space
 
 

@@ -90,3 +90,12 @@ def test_an_unknown_sampler_is_refused():
 
     with pytest.raises(ConfigError, match="sampler.name: 'cmaes' is not one of tpe, random"):
         make_sampler(SamplerConfig(name="cmaes"), {})
+
+
+def test_the_command_line_pins_or_replaces_a_key_of_the_sweep_config():
+    space = build(
+        {"trainer.learning_rate": "tag(log, interval(1e-5, 1e-2))", "trainer.lora.r": 16},
+        ["trainer.learning_rate=0.001", "trainer.lora.r=choice(8,32)"],
+    )
+    assert list(space.dims) == ["trainer.lora.r"]  # the rate is pinned, the rank searched
+    assert space.fixed == ["trainer.learning_rate=0.001"]
