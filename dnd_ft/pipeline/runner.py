@@ -21,7 +21,7 @@ from dnd_ft.pipeline import stages
 from dnd_ft.pipeline.config import validate
 from dnd_ft.pipeline.manifest import write_manifest
 from dnd_ft.pipeline.signals import signal_name, stop_on_signals
-from dnd_ft.pipeline.status import RunStatus, read_status
+from dnd_ft.pipeline.status import RunStatus, read_status, started_at
 from dnd_ft.utils import distributed
 from dnd_ft.utils.disk import DiskFullError, failed_path, is_disk_full
 from dnd_ft.utils.io import atomic_write_text
@@ -102,11 +102,10 @@ def run_pipeline(cfg: DictConfig) -> Metrics:
             status.failed(exc)
             raise
         finally:
-            if ctx.tracker is not None and cfg.trial.number is not None:
-                ctx.tracker.summary(
-                    {"trial/number": cfg.trial.number, "trial/state": status.status}
-                )
             if ctx.tracker is not None:
+                if cfg.trial.number is not None:
+                    trial = {"trial/number": cfg.trial.number, "trial/state": status.status}
+                    ctx.tracker.summary(trial)
                 ctx.tracker.finish(metrics=ctx.metrics.values, status=status.status)
     return ctx.metrics
 
@@ -136,7 +135,7 @@ def wait_for_stage(run_dir: Path, name: str, since: float, timeout_s: float = 36
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         status = read_status(run_dir) or {}
-        current = _started(status) >= since - 120  # this launch's rank 0, not an old attempt
+        current = started_at(status) >= since - 120  # this launch's rank 0, not an old attempt
         if current and name in status.get("completed", []):
             return
         if current and status.get("status") in ("failed", "interrupted"):
@@ -145,15 +144,6 @@ def wait_for_stage(run_dir: Path, name: str, since: float, timeout_s: float = 36
         time.sleep(1.0)
     raise StageError(f"stage {name}: rank 0 did not finish it within {timeout_s:.0f} s "
                      f"({run_dir}/status.json)")  # fmt: skip
-
-
-def _started(status: dict) -> float:
-    from datetime import datetime
-
-    try:
-        return datetime.strptime(status["started"], "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    except (KeyError, ValueError):
-        return 0.0
 
 
 def fresh_metrics(run_dir: Path, planned: list[str]) -> Metrics:

@@ -100,5 +100,18 @@ class RunStatus:
         self.write()
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
+
+def started_at(status: dict[str, Any]) -> float:
+    """When the attempt ``status`` records began, in epoch seconds (0 when unknown)."""
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(status["started"], TIME_FORMAT).timestamp()
+    except (KeyError, ValueError):
+        return 0.0
+
+
 def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return time.strftime(TIME_FORMAT)
