@@ -60,12 +60,18 @@ class DataConfig:
     unicode_form: str = "NFC"  # unicodedata normalisation applied to every message
     max_length: int = "${model.max_seq_length}"  # type: ignore[assignment]  # tokens
     drop_overlength: bool = False  # over-length examples are always reported; dropped only if set
+    # Incremental training (trainer.init_from): rows of the parent's training split mixed into
+    # the new one, per new training row (0.5: one old row for every two new ones), so the new
+    # scenarios do not erase what the parent learned. 0 turns replay off.
+    replay: float = 0.5
     seed: int = "${seed}"  # type: ignore[assignment]
 
 
 def check_data(cfg: Any) -> Iterable[str]:
     """Cross-field checks of ``data``: values and combinations a type cannot rule out."""
     data = cfg.data
+    if not data.replay >= 0:
+        yield f"data.replay: old rows per new row, >= 0 (0 turns replay off), got {data.replay}"
     s = data.split
     fractions = (s.train, s.val, s.test)
     if any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:

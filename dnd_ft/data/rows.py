@@ -51,9 +51,14 @@ def to_dataset_dict(splits: dict[str, list[dict[str, Any]]]) -> Any:
 
     everything = [row for rows in splits.values() for row in rows]
     features = Dataset.from_list(everything).features if everything else None
-    return DatasetDict(
-        {name: Dataset.from_list(rows, features=features) for name, rows in splits.items()}
-    )
+
+    def dataset(rows: list[dict[str, Any]]) -> Any:
+        if rows or features is None:
+            return Dataset.from_list(rows, features=features)
+        # from_list([]) has no columns to match the features against (datasets 4 refuses it)
+        return Dataset.from_dict({name: [] for name in features}, features=features)
+
+    return DatasetDict({name: dataset(rows) for name, rows in splits.items()})
 
 
 def from_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -161,10 +161,33 @@ def run(ctx: RunContext) -> None:
         cfg.data.scenario_dirs, cfg.data, registry, fmt, tokenizer,
         srd_factory=lambda: SRD(edition=edition), scenarios=scenarios,
     )  # fmt: skip
+    _replay(build, cfg, fmt, tokenizer)
     out = write_datasets(build, ctx.run_dir / "data")
     ctx.artifacts["data_dir"] = out
     ctx.metrics.update(flat_metrics(build))
     log.info("data: %s", ", ".join(f"{s} {len(build.splits[s])}" for s in SPLITS))
+
+
+def _replay(build: DataBuild, cfg: Any, fmt: ChatFormat, tokenizer: Any) -> None:
+    """Mix the parent's training rows into ``build`` (trainer.init_from; data.replay)."""
+    from dnd_ft.data.replay import parent_for_replay, replay_rows
+
+    parent = parent_for_replay(cfg)
+    if parent is None:
+        return
+
+    def render(record: dict[str, Any]) -> dict[str, Any]:
+        rendered = _render(fmt, record)
+        n = count_tokens(rendered.text, tokenizer) if tokenizer is not None else None
+        return to_row(record, rendered, n, "train")
+
+    train = build.splits["train"]
+    have = {row["scenario_id"] for rows in build.splits.values() for row in rows}
+    rows, info = replay_rows(
+        parent, len(train), float(cfg.data.replay), int(cfg.data.seed), render, have
+    )
+    train.extend(rows)
+    build.report["replay"] = info
 
 
 def flat_metrics(build: DataBuild) -> dict[str, Any]:
@@ -174,6 +197,8 @@ def flat_metrics(build: DataBuild) -> dict[str, Any]:
         "data/augmented": sum(report["splits"][s]["augmented"] for s in SPLITS),
         "data/overlength": len(report["overlength"]),
     }
+    if report.get("replay"):
+        metrics["data/replayed"] = report["replay"]["rows"]
     for s in SPLITS:
         stats = report["splits"][s]
         metrics[f"data/examples/{s}"] = stats["examples"]

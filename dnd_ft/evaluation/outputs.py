@@ -61,6 +61,11 @@ METRICS: dict[str, MetricInfo] = {
     "schema_valid_rate": MetricInfo(TOOLS),
     "exec_rate": MetricInfo(TOOLS),
     "state_match_rate": MetricInfo(TOOLS),
+    # the same over the gold calls of tools never called in training (evaluation/unseen.py)
+    "unseen_tool_name_f1": MetricInfo(TOOLS),
+    "unseen_tool_name_precision": MetricInfo(TOOLS),
+    "unseen_tool_name_recall": MetricInfo(TOOLS),
+    "unseen_tool_args_exact": MetricInfo(TOOLS),
     "rouge_l": MetricInfo(PROSE),
     "chrf": MetricInfo(PROSE),
     "in_character_rate": MetricInfo(PROSE),
@@ -73,7 +78,7 @@ METRICS: dict[str, MetricInfo] = {
     **{name: MetricInfo(RUN, NEUTRAL, COUNT) for name in (
         "n_turns", "n_gold_calls", "n_pred_calls", "n_malformed_calls", "n_text_turns",
         "n_entity_mentions", "n_state_conversations", "n_examples", "n_truncated_prompts",
-        "n_judged", "n_prefilled_tokens", "n_cache_fallbacks",
+        "n_judged", "n_prefilled_tokens", "n_cache_fallbacks", "n_unseen_tool_calls",
     )},
     "gen_tokens_per_s": MetricInfo(RUN, NEUTRAL, SPEED),
 }  # fmt: skip
@@ -217,6 +222,12 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
                 + " | ".join(fmt_value(t[k]) for k in ("precision", "recall", "f1", "args_exact"))
                 + " |"
             )
+        if part.get("unseen_tools"):
+            m = part["metrics"]
+            lines += ["", f"Never called in training: {', '.join(part['unseen_tools'])} "
+                      f"({m.get('n_unseen_tool_calls')} gold calls): unseen_tool_name_f1 "
+                      f"{fmt_value(m.get('unseen_tool_name_f1'))}, unseen_tool_args_exact "
+                      f"{fmt_value(m.get('unseen_tool_args_exact'))}."]  # fmt: skip
         if part.get("categories"):
             keys = [k for k in next(iter(part["categories"].values())) if k != "n_turns"]
             lines += ["", f"## Per category ({label})", "",

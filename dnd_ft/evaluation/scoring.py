@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dnd_ft.evaluation import context, executable, quality, toolcalls
+from dnd_ft.evaluation import context, executable, quality, toolcalls, unseen
 from dnd_ft.evaluation.config import MetricsConfig
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,22 @@ def options_from_config(metrics_cfg: Mapping[str, Any] | None) -> MetricsConfig:
 
 @dataclass
 class EvalReport:
-    """What one model scored: flat metrics, per-tool rows and a per-category breakdown."""
+    """What one model scored: flat metrics, per-tool rows and a per-category breakdown.
+
+    unseen_tools: the gold-called tools never called in training (sorted); None when the
+    training split's tools were not given (``trained_tools``), so nothing was scored apart.
+    """
 
     metrics: dict[str, Any]
     tool_rows: list[dict[str, Any]] = field(default_factory=list)
     categories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unseen_tools: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metrics": self.metrics, "tools": self.tool_rows, "categories": self.categories}
+        out = {"metrics": self.metrics, "tools": self.tool_rows, "categories": self.categories}
+        if self.unseen_tools is not None:
+            out["unseen_tools"] = self.unseen_tools
+        return out
 
 
 def srd_name_sets(srd: Any) -> dict[str, set[str]] | None:
@@ -81,11 +89,14 @@ def score_predictions(
     seed: int = 0,
     srd: Any = None,
     options: MetricsConfig | None = None,
+    trained_tools: set[str] | None = None,
 ) -> EvalReport:
     """Score ``records`` (from `generate.predict`) of the examples ``rows``.
 
     Each record gains a ``score`` entry with its per-turn findings (problems, flags), so the
-    saved predictions explain every number.
+    saved predictions explain every number. trained_tools: the tools called in the training
+    split (`unseen.trained_tools`); given, the calls of every other tool are also scored apart
+    (``unseen_tool_*``, see `dnd_ft.evaluation.unseen`).
     """
     opts = options or MetricsConfig()
     srd_names = srd_name_sets(srd)
@@ -112,6 +123,9 @@ def score_predictions(
         for acc in (overall, per_category[category]):
             acc.add_conversation(row, recs, registry, executor, srd_names, annotate=acc is overall)
     report = EvalReport(metrics=overall.summary(), tool_rows=overall.tools.tool_rows())
+    if trained_tools is not None:
+        metrics, report.unseen_tools = unseen.unseen_metrics(overall.tools.per_tool, trained_tools)
+        report.metrics.update(metrics)
     report.categories = {
         cat: {k: acc.summary().get(k) for k in CATEGORY_METRICS} | {"n_turns": acc.tools.turns}
         for cat, acc in sorted(per_category.items())

@@ -18,6 +18,7 @@ from dnd_ft.errors import StageError
 from dnd_ft.evaluation.outputs import log_to_tracker, write_reports
 from dnd_ft.evaluation.scoring import EvalReport, options_from_config, score_predictions
 from dnd_ft.models.identity import mismatch
+from dnd_ft.models.lineage import read_base
 from dnd_ft.utils.io import atomic_write_jsonl
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,11 @@ def run(ctx: Any) -> None:
     adapter_dir = resolve_adapter(ctx)
     data_dir = eval_data_dir(ctx, adapter_dir)
     rows, split = load_rows(data_dir, ecfg.split, ecfg.fallback_split, ecfg.max_examples)
-    ev = Evaluator(cfg, rows, ctx.stage_dir("eval"))
+    ev = Evaluator(cfg, rows, ctx.stage_dir("eval"), trained_tools=known_tools(ctx, data_dir))
     merged_dir = None if adapter_dir else resolve_merged(ctx)
     tuned_cfg = local_model_config(cfg.model, merged_dir) if merged_dir else cfg.model
+    if adapter_dir is not None and read_base(adapter_dir) is not None:  # trained on a merged parent
+        tuned_cfg = local_model_config(cfg.model, read_base(adapter_dir))
     model, tokenizer, fmt = load_for_eval(tuned_cfg, cfg.paths.cache_dir, data_dir, cfg)
     same_weights_baseline = ecfg.baseline and not ecfg.baseline_model and adapter_dir is not None
 
@@ -39,7 +42,10 @@ def run(ctx: Any) -> None:
     if adapter_dir is not None:
         from peft import PeftModel
 
+        from dnd_ft.models.lineage import merge_parents
+
         log.info("loading adapter %s", adapter_dir)
+        model = merge_parents(model, adapter_dir)  # new_adapter: its parents first
         model = PeftModel.from_pretrained(model, str(adapter_dir))
         if same_weights_baseline:
             with model.disable_adapter():  # the exact base weights, no second load
@@ -48,6 +54,7 @@ def run(ctx: Any) -> None:
         # CPU model); merging after the baseline keeps the baseline's weights exact.
         model.merge_adapter()
     reports["fine-tuned"] = ev.evaluate(model, tokenizer, fmt, "fine-tuned")
+    forgetting = forgetting_check(ctx, model, tokenizer, fmt)
 
     if ecfg.baseline and "baseline" not in reports:
         if ecfg.baseline_model or merged_dir:
@@ -85,15 +92,87 @@ def run(ctx: Any) -> None:
             if label in reports
         },
     }
+    if forgetting is not None:
+        summary["forgetting"] = forgetting
     write_reports(ev.out_dir, summary)
     log_to_tracker(ctx.tracker, summary)
     ctx.artifacts["eval_report"] = str(ev.out_dir / "report.json")
 
 
-class Evaluator:
-    """Generates, scores and saves the predictions of one model on the evaluated rows."""
+def known_tools(ctx: Any, data_dir: Path) -> set[str] | None:
+    """Tools the evaluated model saw called in training: its training split's, and for an
+    incremental run its parent's too (replay brings back only a share of those rows).
+    None when the dataset has no training split (nothing to tell seen from unseen)."""
+    from dnd_ft.evaluation.unseen import trained_tools
 
-    def __init__(self, cfg: Any, rows: list[dict[str, Any]], out_dir: Path) -> None:
+    if not (data_dir / "train.jsonl").is_file():
+        return None
+    tools = trained_tools(data_dir)
+    t = ctx.cfg.trainer
+    if t.init_from and t.init_mode != "resume":
+        from dnd_ft.registry.parent import resolve_parent
+
+        parent = resolve_parent(str(t.init_from), ctx.cfg.registry.dir, str(ctx.cfg.registry.line))
+        if parent.data_dir is not None:
+            tools |= trained_tools(parent.data_dir)
+    return tools
+
+
+# What the forgetting check compares, old held-out split before and after this training.
+FORGETTING_METRICS = ("tool_name_f1", "tool_args_exact", "irrelevance_acc", "rouge_l")
+
+
+def forgetting_check(ctx: Any, model: Any, tokenizer: Any, fmt: Any) -> dict[str, Any] | None:
+    """An incremental run (trainer.init_from) scored on its parent's held-out split: the
+    parent's recorded scores there (before) against this model's (after). None when the run
+    has no parent, or the parent has no dataset beside it."""
+    from dnd_ft.data.replay import parent_for_replay
+    from dnd_ft.registry.parent import resolve_parent
+
+    cfg, ecfg = ctx.cfg, ctx.cfg.eval
+    t = cfg.trainer
+    if not t.init_from or t.init_mode == "resume":
+        return None
+    parent = parent_for_replay(cfg) or resolve_parent(
+        str(t.init_from), cfg.registry.dir, str(cfg.registry.line)
+    )
+    if parent.data_dir is None:
+        log.warning("eval: %s has no dataset beside it; no forgetting check", parent.label)
+        return None
+    rows, split = load_rows(parent.data_dir, ecfg.split, ecfg.fallback_split, ecfg.max_examples)
+    old = Evaluator(cfg, rows, ctx.stage_dir("eval") / "old")
+    after = old.evaluate(model, tokenizer, fmt, "fine-tuned").metrics
+    ctx.metrics.update(after, prefix="eval/old/")
+    values: dict[str, Any] = {}
+    for name in FORGETTING_METRICS:
+        before = parent.metrics.get(f"eval/{name}")
+        values[f"{name}_before"], values[f"{name}_after"] = before, after.get(name)
+        if before is not None and after.get(name) is not None:
+            values[f"{name}_delta"] = after[name] - before
+    ctx.metrics.update(values, prefix="forgetting/")
+    log.info("eval: forgetting on %s's %s split (%d examples): %s", parent.label, split,
+             len(rows), ", ".join(f"{k} {v:+.3f}" for k, v in values.items()
+                                  if k.endswith("_delta")))  # fmt: skip
+    return {"parent": parent.label, "split": split, "n_examples": len(rows), **values}
+
+
+class Evaluator:
+    """Generates, scores and saves the predictions of one model on the evaluated rows.
+
+    data_dir: the dataset the model was trained beside; the tools its ``train.jsonl`` calls
+    are the "seen" ones, and calls of any other tool are also scored apart (``unseen_tool_*``,
+    `dnd_ft.evaluation.unseen`). trained_tools: tools known to be seen besides those (an
+    incremental run's parents'). Neither given: no unseen-tool scores.
+    """
+
+    def __init__(
+        self,
+        cfg: Any,
+        rows: list[dict[str, Any]],
+        out_dir: Path,
+        data_dir: Path | None = None,
+        trained_tools: set[str] | None = None,
+    ) -> None:
         from dnd_ft.tools.executors import SRD
         from dnd_ft.tools.registry import ToolRegistry
 
@@ -102,6 +181,17 @@ class Evaluator:
         self.srd = SRD(edition=str(cfg.tools.srd_edition))
         self.options = options_from_config(cfg.eval.metrics)
         self.records: dict[str, list[dict[str, Any]]] = {}
+        self.trained_tools = self._seen_tools(data_dir, trained_tools)
+
+    @staticmethod
+    def _seen_tools(data_dir: Path | None, extra: set[str] | None) -> set[str] | None:
+        """The tools called in ``data_dir``'s training split, plus ``extra``; None when neither
+        is known (a dataset without train.jsonl says nothing about what the model saw)."""
+        from dnd_ft.evaluation.unseen import trained_tools
+
+        if data_dir is None or not (Path(data_dir) / "train.jsonl").is_file():
+            return set(extra) if extra is not None else None
+        return trained_tools(data_dir) | set(extra or ())
 
     def evaluate(self, model: Any, tokenizer: Any, fmt: Any, label: str) -> EvalReport:
         """Predict every DM turn, score, save ``predictions[_<label>].jsonl``."""
@@ -135,6 +225,7 @@ class Evaluator:
             seed=int(self.cfg.seed),
             srd=self.srd,
             options=self.options,
+            trained_tools=self.trained_tools,
         )
         new_tokens = sum(r["new_tokens"] for r in records)
         report.metrics["gen_tokens_per_s"] = new_tokens / seconds if seconds else None
@@ -231,7 +322,7 @@ def local_model_config(model_cfg: Any, folder: Path) -> Any:
     from omegaconf import OmegaConf
 
     local = OmegaConf.merge(model_cfg, {"source": "local", "local_path": str(folder)})
-    log.info("evaluating the fine-tuned weights in %s", folder)
+    log.info("model weights from %s", folder)
     return local
 
 

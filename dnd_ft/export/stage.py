@@ -45,7 +45,13 @@ def run(ctx: RunContext) -> None:
     probe = _probe_ids(ctx, tokenizer)
     expected = None
     if adapter_dir is not None:
-        base = load_model(cfg.model, cfg.paths.cache_dir, dtype=torch.float32)
+        from dnd_ft.evaluation.stage import local_model_config
+        from dnd_ft.models.lineage import merge_parents, read_base
+
+        parent_base = read_base(adapter_dir)  # an adapter trained on a merged parent
+        base_cfg = local_model_config(cfg.model, parent_base) if parent_base else cfg.model
+        base = load_model(base_cfg, cfg.paths.cache_dir, dtype=torch.float32)
+        base = merge_parents(base, adapter_dir)  # init_mode=new_adapter: its parents first
         model, expected = merge_adapter(base, adapter_dir, probe)
     else:
         model = AutoModelForCausalLM.from_pretrained(str(full_dir), dtype=torch.float32)

@@ -42,6 +42,7 @@ STAGES: dict[str, Stage] = {
     ),
     "eval": Stage("dnd_ft.evaluation.stage:run", ("eval/", "baseline/eval/")),
     "export": Stage("dnd_ft.export.stage:run", ("export/",), disk="dnd_ft.export.stage:estimate"),
+    "register": Stage("dnd_ft.registry.stage:run", ("registry/",)),
 }
 
 GROUPS: dict[str, Group] = {
@@ -56,6 +57,9 @@ GROUPS: dict[str, Group] = {
         "dnd_ft.tracking.config:TrackingConfig", "dnd_ft.tracking.config:check_tracking"
     ),
     "tools": Group("dnd_ft.tools.config:ToolsConfig"),
+    "registry": Group(
+        "dnd_ft.registry.config:RegistryConfig", "dnd_ft.registry.config:check_registry"
+    ),
     "paths": Group("dnd_ft.pipeline.schema:PathsConfig"),
 }
 

@@ -17,7 +17,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-VARIANTS = {"fine-tuned": "eval/", "baseline": "baseline/eval/"}
+# "old split": an incremental run (trainer.init_from) scored on its parent's held-out split;
+# beside the parent's own fine-tuned row it shows what the new training forgot.
+VARIANTS = {"fine-tuned": "eval/", "old split": "eval/old/", "baseline": "baseline/eval/"}
 GGUF_VARIANT = "gguf "  # + the type: the export stage's scores of each GGUF (export/<type>/eval/)
 _GGUF_EVAL = re.compile(r"^export/([a-z0-9_]+)/eval/")
 SKIP_DIRS = {"leaderboard", "wandb", "adapter", "checkpoints", "data", ".hydra"}

@@ -1,10 +1,18 @@
-"""``python -m dnd_ft.tools``: list the tools, generate their reference, or run one call.
+"""``python -m dnd_ft.tools``: list the tools, generate their reference, run one call, check
+a scenario corpus against the registry, or start a scenario for a tool.
 
     python -m dnd_ft.tools list [--tools FILE]
     python -m dnd_ft.tools docs [--tools FILE] [--out FILE]
     python -m dnd_ft.tools call NAME '{"notation": "2d6+3"}' [--seed N] [--tools FILE]
+    python -m dnd_ft.tools check [--tools FILE] PATH...
+    python -m dnd_ft.tools scaffold NAME [--tools FILE] [--out DIR] [--category C]
 
-Exit codes: 0 ok, 1 bad registry file or failed call (the error goes to stderr), 2 bad usage.
+``check`` and ``scaffold`` read and write scenario files, a layer above this package: they
+live in `dnd_ft.scenarios.toolcli`, and the entry point (``dnd_ft/tools/__main__.py``) adds
+them through ``main(commands=...)``, so nothing in ``dnd_ft.tools`` imports the scenarios.
+
+Exit codes: 0 ok, 1 bad registry file, failed call or problems found (the error goes to
+stderr), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -12,17 +20,37 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from dnd_ft.tools.errors import RegistryError, ToolExecutionError
 from dnd_ft.tools.registry import ToolRegistry
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+@dataclass(frozen=True)
+class Command:
+    """A subcommand defined outside this module (by a layer above; see the module docstring).
+
+    configure: adds the command's own arguments (``--tools`` is already there).
+    run: does the work and returns the exit status; `RegistryError` and `ToolExecutionError`
+    are reported like the built-in commands' errors.
+    """
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, ToolRegistry], int]
+
+
+def main(argv: list[str] | None = None, commands: Sequence[Command] = ()) -> int:
+    parser = _parser(commands)
     args = parser.parse_args(argv)
+    extra = {command.name: command for command in commands}
     try:
         registry = ToolRegistry.from_file(args.tools) if args.tools else ToolRegistry.default()
+        if args.cmd in extra:
+            return extra[args.cmd].run(args, registry)
         if args.cmd == "list":
             _list(registry)
         elif args.cmd == "docs":
@@ -35,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(commands: Sequence[Command] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dnd_ft.tools", description="Inspect and run the D&D tool registry."
     )
@@ -53,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     p_call.add_argument("name")
     p_call.add_argument("arguments", help="the call's arguments as a JSON object")
     p_call.add_argument("--seed", type=int, default=0, help="seed of the dice (default 0)")
+    for command in commands:
+        command.configure(sub.add_parser(command.name, parents=[common], help=command.help))
     return parser
 
 

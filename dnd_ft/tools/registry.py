@@ -18,7 +18,7 @@ from jsonschema import validators
 
 from dnd_ft.tools.errors import RegistryError, UnknownToolError
 from dnd_ft.tools.fastcheck import Check, compile_check
-from dnd_ft.tools.loading import parse_entries, read_spec_file
+from dnd_ft.tools.loading import SPEC_LISTS, Section, parse_entries, parse_sections, read_spec_file
 from dnd_ft.tools.spec import ToolSpec
 
 
@@ -65,7 +65,10 @@ class ToolRegistry:
 
     @classmethod
     def from_config(cls, cfg: Any) -> ToolRegistry:
-        """Build from the ``tools`` config group: a `ToolsConfig`, a ``DictConfig`` or a mapping."""
+        """Build from the ``tools`` config group: a `ToolsConfig`, a ``DictConfig`` or a mapping.
+
+        Its ``specs`` come first, then its ``extra_specs`` (what a file extending another adds).
+        """
         if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
             cfg = dataclasses.asdict(cfg)
         if not isinstance(cfg, Mapping):
@@ -77,9 +80,10 @@ class ToolRegistry:
             raise RegistryError(
                 "tools.specs is missing; add a list of tool specs to the tools group"
             )
-        return cls(
-            parse_entries(specs, source="tools.specs"), name=str(cfg.get("name") or "custom")
-        )
+        sections = [
+            Section(key, list(cfg.get(key) or []), source=f"tools.{key}") for key in SPEC_LISTS
+        ]
+        return cls(parse_sections(sections), name=str(cfg.get("name") or "custom"))
 
     # --- queries ------------------------------------------------------------------------
 
@@ -136,9 +140,16 @@ class ToolRegistry:
         return [self.get(n).schema() for n in chosen]
 
     def digest(self) -> str:
-        """sha256 of the canonical JSON of all specs, in order: identifies the registry in manifests."""
+        """sha256 of the canonical JSON of all specs, in order: identifies the registry in manifests.
+
+        A spec's executor is hashed only when it has one, so the digest of registries without
+        executors (every one before executors existed) stays what it was.
+        """
         canonical = json.dumps(
-            [spec.to_dict() for spec in self],
+            [
+                spec.to_dict() | ({"executor": spec.executor} if spec.executor else {})
+                for spec in self
+            ],
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,

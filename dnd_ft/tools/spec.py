@@ -3,6 +3,11 @@
 A spec is accepted in two shapes: our own ``{name, description, parameters}`` and the OpenAI
 / Hugging Face ``{"type": "function", "function": {...}}`` wrapper, so tool lists exported from
 other projects load unchanged.
+
+A spec may also name the function that runs the tool, ``executor: "package.module:function"``
+(see `dnd_ft.tools.executors.external`). Tools files are trusted config, like Hydra's
+``_target_``: only they declare specs; scenario files name tools, never executors. Only the
+reference's syntax is checked here; it is imported when a `ToolExecutor` is built.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from jsonschema import exceptions, validators
 
 # OpenAI's rule for function names; Hugging Face chat templates insert them verbatim.
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-_SPEC_KEYS = {"name", "description", "parameters"}
+_SPEC_KEYS = {"name", "description", "parameters", "executor"}
+# "package.module:function": a dotted module path, a colon, one attribute name
+_EXECUTOR_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 _IGNORED_KEYS = {"strict"}  # OpenAI's structured-output flag: meaningless for local models
 
 
@@ -26,11 +33,14 @@ class ToolSpec:
     """A tool the model may call.
 
     parameters: a JSON schema of ``type: object`` describing the call's arguments.
+    executor: ``"package.module:function"`` that runs the tool, or None (a built-in handler
+        or none). Never shown to the model: `to_dict` and `schema` leave it out.
     """
 
     name: str
     description: str
     parameters: dict[str, Any] = field(hash=False)  # dicts are unhashable; name identifies a tool
+    executor: str | None = None
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -43,7 +53,7 @@ class ToolSpec:
         return dict(self.parameters.get("properties", {}))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain ``{name, description, parameters}`` (a deep copy)."""
+        """Plain ``{name, description, parameters}`` (a deep copy): what the model sees."""
         return {
             "name": self.name,
             "description": self.description,
@@ -74,7 +84,8 @@ def parse_spec(entry: Any) -> tuple[ToolSpec | None, list[str]]:
     unknown = sorted(set(entry) - _SPEC_KEYS - _IGNORED_KEYS)
     if unknown:
         problems.append(
-            f"unknown key(s) {', '.join(unknown)}; a spec has only name, description, parameters"
+            f"unknown key(s) {', '.join(unknown)}; a spec has only name, description, "
+            "parameters and executor"
         )
     name = entry.get("name")
     if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -87,22 +98,34 @@ def parse_spec(entry: Any) -> tuple[ToolSpec | None, list[str]]:
         problems.append("description is missing or empty; models read it to choose the tool")
     parameters, param_problems = _check_parameters(entry.get("parameters"))
     problems.extend(param_problems)
+    executor = entry.get("executor")  # None also when Hydra's schema fills in the default
+    if executor is not None and not (isinstance(executor, str) and _EXECUTOR_RE.match(executor)):
+        problems.append(
+            f"executor {executor!r} is not a 'package.module:function' reference; write the "
+            "module's import path, a colon and the function's name, like "
+            "dnd_ft.tools.executors.spells:cast_spell"
+        )
     if problems:
         return None, problems
-    return ToolSpec(name=name, description=description.strip(), parameters=parameters), []
+    spec = ToolSpec(name, description.strip(), parameters, executor=executor)
+    return spec, []
 
 
 def _unwrap_openai(entry: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, list[str]]:
     problems = []
     if entry.get("type") != "function":
         problems.append(f"OpenAI-style spec needs type: function, got {entry.get('type')!r}")
-    extra = sorted(set(entry) - {"type", "function"})
+    extra = sorted(set(entry) - {"type", "function", "executor"})
     if extra:
         problems.append(f"unknown key(s) {', '.join(extra)} beside type and function")
     inner = entry.get("function")
     if not isinstance(inner, Mapping):
         problems.append("OpenAI-style spec needs a 'function' mapping with name and description")
         return None, problems
+    if entry.get("executor") is not None:  # beside type and function, or inside function
+        if inner.get("executor") is not None:
+            problems.append("executor is given twice, beside 'function' and inside it; keep one")
+        inner = {**inner, "executor": entry["executor"]}
     return inner, problems
 
 

@@ -5,7 +5,7 @@ longer ships a Python reader for it, so this is a small one: the framing is docu
 LevelDB's log_format.md and the record schema is `wandb.proto.wandb_internal_pb2.Record`.
 
     run = read_offline_run(run_dir)       # a run folder, a wandb/ folder or the .wandb file
-    run.history[-1]["train/loss"], run.summary["train/loss_last"], run.exit_code
+    run.history[-1]["train/loss"], run.summary["train/loss_last"], run.exit_code, run.artifacts
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class OfflineRun:
     summary: dict[str, Any] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)  # files saved with the run (relative)
     exit_code: int | None = None  # None: the run was never finished
+    # logged artifacts: name, type, aliases, metadata (a dict), digest
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
 
     def series(self, key: str) -> list[Any]:
         """Every logged value of `key`, in order."""
@@ -125,4 +127,9 @@ def read_offline_run(path: Path) -> OfflineRun:
             out.files += [f.path for f in rec.files.files]
         elif kind == "exit":
             out.exit_code = rec.exit.exit_code
+        elif kind == "artifact":
+            a = rec.artifact
+            out.artifacts.append({"name": a.name, "type": a.type, "aliases": list(a.aliases),
+                                  "metadata": json.loads(a.metadata or "{}"),
+                                  "digest": a.digest})  # fmt: skip
     return out

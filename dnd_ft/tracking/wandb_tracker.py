@@ -63,6 +63,59 @@ class WandbTracker:
         if not self.finished and Path(path).is_file():
             self.run.save(str(path), base_path=str(self.run_dir), policy="now")
 
+    def log_model_version(self, version: Any, collection: str | None = None) -> None:
+        """A registry version (`dnd_ft.registry.Version`) as a W&B model Artifact.
+
+        Its lineage: the dataset it trained on is an artifact of its own, and so is its
+        parent (an earlier version of the line). Online, both become the run's inputs
+        (``use_artifact``: the lineage graph) and the model is linked into the W&B Registry
+        ``collection`` when one is given; offline W&B cannot use artifacts, so the two are
+        logged beside the model and its metadata names them (``wandb sync`` uploads all)."""
+        import wandb
+
+        if self.finished:
+            return
+        r = version.record
+        data = wandb.Artifact(f"{version.line}-data", type="dataset",
+                              metadata={"sha256": r["data"]["sha256"],
+                                        "scenarios": r["data"]["scenarios"]})  # fmt: skip
+        if (version.path / "data").is_dir():
+            data.add_dir(str(version.path / "data"))
+        parent = r.get("parent") or {}
+        metadata = {
+            "registry_version": version.ref,
+            "base_model": r.get("base_model"),
+            "chat_format": r.get("chat_format"),
+            "parent": parent.get("ref"),
+            "parent_artifact": f"{parent['line']}:registry-{parent['version']}"
+            if parent.get("version") else None,
+            "dataset_sha256": r["data"]["sha256"],
+            "tools_sha256": r["tools"].get("sha256"),
+            "seed": r.get("seed"),
+            "code": r.get("code"),
+            "metrics": {k: v for k, v in r.get("metrics", {}).items()
+                        if k.startswith(("eval/", "forgetting/", "export/"))},
+        }  # fmt: skip
+        model = wandb.Artifact(version.line, type="model", metadata=metadata)
+        for name in ("adapter", "merged", "parents"):
+            if (version.path / name).is_dir():
+                model.add_dir(str(version.path / name), name=name)
+        model.add_file(str(version.path / "version.json"))
+        aliases = [f"registry-{version.name}"]  # W&B numbers its own versions v0, v1, ...
+        if self.run.offline:
+            self.run.log_artifact(data)
+        else:
+            self.run.use_artifact(self.run.log_artifact(data).wait())
+            if metadata["parent_artifact"]:
+                try:
+                    self.run.use_artifact(metadata["parent_artifact"])
+                except Exception as exc:  # a parent registered without W&B: say so, go on
+                    log.warning("W&B: parent artifact %s not found (%s); lineage kept in "
+                                "the metadata only", metadata["parent_artifact"], exc)  # fmt: skip
+        logged = self.run.log_artifact(model, aliases=aliases)
+        if collection and not self.run.offline:
+            self.run.link_artifact(logged, collection)
+
     def finish(self, metrics: dict[str, Any], status: str = "ok") -> None:
         """Final summary, the data report and the run log, then close the run.
 

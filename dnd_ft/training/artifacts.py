@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,12 @@ from dnd_ft.utils.io import atomic_dir, atomic_write_text
 log = logging.getLogger(__name__)
 
 
-def save_adapter(loaded: LoadedModel, out: Path, model_cfg: Any) -> Path:
+def save_adapter(
+    loaded: LoadedModel, out: Path, model_cfg: Any, lineage: Callable[[Path], None] | None = None
+) -> Path:
     """PEFT adapter (adapter_config.json + adapter_model.safetensors), the tokenizer, and
-    which base model and chat format it belongs to (`dnd_ft.models.identity`).
+    which base model and chat format it belongs to (`dnd_ft.models.identity`); ``lineage``
+    writes the parents it was trained on top of into the folder (`dnd_ft.training.init`).
 
     The tokenizer travels with the adapter so `PeftModel.from_pretrained(base, out)` plus
     `AutoTokenizer.from_pretrained(out)` is all evaluation and export need.
@@ -28,6 +32,8 @@ def save_adapter(loaded: LoadedModel, out: Path, model_cfg: Any) -> Path:
         loaded.model.save_pretrained(str(tmp))
         loaded.tokenizer.save_pretrained(str(tmp))
         write_identity(tmp, model_cfg)
+        if lineage is not None:
+            lineage(tmp)
     log.info("adapter written to %s", out)
     return out
 

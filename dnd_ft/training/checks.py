@@ -14,7 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from dnd_ft.config.checks import one_of
-from dnd_ft.training.config import BACKENDS, METHODS, PRECISIONS, SCHEDULERS
+from dnd_ft.training.config import BACKENDS, INIT_MODES, METHODS, PRECISIONS, SCHEDULERS
 from dnd_ft.utils.hardware import Hardware, detect
 
 CPU_FIX = "on this machine use trainer=cpu (LoRA, fp32) with a small model such as model=tiny_qwen3"
@@ -134,3 +134,20 @@ def check_trainer(cfg: DictConfig) -> Iterable[str]:
     yield from check_values(cfg.trainer)
     if "train" in cfg.stages:
         yield from check_hardware(cfg.trainer, cfg.model, detect())
+        yield from check_init(cfg)
+
+
+def check_init(cfg: DictConfig) -> Iterable[str]:
+    """trainer.init_from names something usable by this run (at startup, not after the data
+    stage has run): it exists, and it belongs to this model and chat format."""
+    t = cfg.trainer
+    yield from one_of("trainer.init_mode", t.init_mode, INIT_MODES)
+    if not t.init_from or t.init_mode not in INIT_MODES:
+        return
+    from dnd_ft.errors import ConfigError
+    from dnd_ft.training.init import parent_of
+
+    try:
+        parent_of(cfg)
+    except ConfigError as exc:
+        yield from exc.problems

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 BACKENDS = ("auto", "hf", "unsloth")
+INIT_MODES = ("continue", "new_adapter", "resume")
 METHODS = ("lora", "qlora", "full")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_restarts")
@@ -111,3 +112,12 @@ class TrainerConfig:
     resume: str = "auto"  # auto (newest complete checkpoint of this run dir) | never | <path>
     progress: bool = True  # rich progress bar on a terminal (log lines otherwise)
     dataloader_workers: int = 0  # batches are pre-tokenized: workers rarely help
+
+    # Incremental training (docs/maintenance.md): start from an earlier result, not the base.
+    # A registry version (v1, latest, production, <line>:v2), an adapter folder, a model
+    # folder or a run folder; null trains from the base model.
+    init_from: str | None = None
+    # continue: train the parent's adapter further (same LoRA shape) | new_adapter: merge the
+    # parent into the base and train a fresh adapter on top (its own shape) | resume: finish
+    # an interrupted run (init_from = its run folder) from its newest checkpoint.
+    init_mode: str = "continue"

@@ -49,16 +49,23 @@ def run(ctx: RunContext) -> None:
             f"train: no training data at {data_dir}/train.jsonl; run the data stage first "
             "(stages=[data,train]) or rerun in the run folder that has it (hydra.run.dir=...)"
         )
+    from dnd_ft.training import init
+
+    parent = init.parent_of(cfg)  # trainer.init_from; checked before anything loads
     train_dir = ctx.stage_dir("train")
     info = checkpoints.run_info(cfg)
     resume_from = checkpoints.resolve_resume(str(t.resume), train_dir / "checkpoints", info)
+    if parent is not None and t.init_mode == "resume" and resume_from is None:
+        resume_from = init.resume_checkpoint(parent, info)
 
     from dnd_ft.training import artifacts, loop
     from dnd_ft.training.errors import loading_errors, training_errors
 
     backend = backends.get(name)
     with loading_errors(cfg):
-        loaded = backend.load(cfg.model, t, Path(cfg.paths.cache_dir), precision)
+        # a resumed checkpoint of a new_adapter run still needs its parent merged in first
+        model_cfg = init.model_config(cfg, parent)
+        loaded = backend.load(model_cfg, t, Path(cfg.paths.cache_dir), precision, parent)
     train_ex, stats = encode_split(
         data_dir, "train", loaded.tokenizer, int(t.max_length), loss_weights=t.loss_weights
     )
@@ -87,6 +94,8 @@ def run(ctx: RunContext) -> None:
     metrics["train/peak_memory_mb"] = round(artifacts.peak_memory_mb(hw.accelerator), 1)
     if result.pruned_at is not None:
         metrics["train/pruned_at_step"] = result.pruned_at
+    if parent is not None:
+        metrics["train/init_mode"] = str(t.init_mode)
     if ctx.world_size > 1:
         metrics["train/processes"] = ctx.world_size  # DDP: steps are global, tokens per rank
 
@@ -99,7 +108,8 @@ def run(ctx: RunContext) -> None:
         out = artifacts.save_full_model(loaded, ctx.run_dir / "merged", cfg.model)
         ctx.artifacts["merged_dir"] = out
     elif result.pruned_at is None:
-        out = artifacts.save_adapter(loaded, ctx.run_dir / "adapter", cfg.model)
+        lineage = (lambda out: init.save_lineage(out, parent, t.init_mode)) if parent else None
+        out = artifacts.save_adapter(loaded, ctx.run_dir / "adapter", cfg.model, lineage)
         ctx.artifacts["adapter_dir"] = out
 
     # The record: history, loss curve, summary; the same to the tracker.
@@ -108,7 +118,8 @@ def run(ctx: RunContext) -> None:
                                f"{cfg.run_name}: {cfg.model.name} {t.method}")  # fmt: skip
     summary = {**metrics, "backend": name, "backend_reason": reason, "precision": precision.name,
                "device": hw.accelerator, "resumed_from": result.resumed_from,
-               "stopped_early_at": result.stopped_early_at}  # fmt: skip
+               "stopped_early_at": result.stopped_early_at,
+               "init_from": parent.label if parent else None}  # fmt: skip
     atomic_write_text(train_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     if ctx.tracker is not None:
         ctx.tracker.summary(metrics)

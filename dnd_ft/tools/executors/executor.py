@@ -1,8 +1,12 @@
 """`ToolExecutor`: runs validated tool calls against dice, the SRD and a combat tracker.
 
 One seeded ``random.Random`` feeds every roll, so the same calls in the same order give the
-same results. `reset` rewinds it and clears the tracker, so evaluation can replay the gold
-calls and the predicted calls from the same start and compare `state`.
+same results. `reset` rewinds it and clears the tracker and the tools' store, so evaluation
+can replay the gold calls and the predicted calls from the same start and compare `state`.
+
+Tools come in two kinds: the built-in handlers below, and tools whose spec names a function
+(``executor: "package.module:function"``, see `dnd_ft.tools.executors.external`). A spec's
+reference wins over a built-in handler of the same name: the tools file said so explicitly.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dnd_ft.tools.errors import ToolExecutionError
-from dnd_ft.tools.executors import dice
+from dnd_ft.tools.errors import RegistryError, ToolExecutionError
+from dnd_ft.tools.executors import dice, external
 from dnd_ft.tools.executors.combat import CombatTracker
 from dnd_ft.tools.executors.srd import SRD
 from dnd_ft.tools.registry import ToolRegistry
@@ -33,9 +37,11 @@ RESULT_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 class ToolExecutor:
-    """Executes the registry's tools that have a built-in handler.
+    """Executes the registry's tools: built-in handlers and executors named by reference.
 
     srd: look-up data; None opens the fetched 2014 SRD asset on the first look-up.
+    Raises `RegistryError` when a spec's executor reference cannot be imported (all of them
+    listed): a config problem is reported at start, never scored as failed calls.
     """
 
     def __init__(self, registry: ToolRegistry, seed: int, srd: SRD | None = None) -> None:
@@ -44,6 +50,10 @@ class ToolExecutor:
         self._srd = srd
         self._rng = random.Random(seed)
         self.tracker = CombatTracker(self._rng)
+        # per-conversation state of the tools named by reference (spell slots, ...)
+        self.store: dict[str, Any] = {}
+        self._state = external.ExecutorState(self._rng, self.tracker, lambda: self.srd, self.store)
+        self._external = _resolve_all(registry)
         self._handlers: dict[str, Handler] = {
             "roll_dice": self._roll_dice,
             "lookup_monster": lambda a: self.srd.monster(a["name"]),
@@ -83,8 +93,8 @@ class ToolExecutor:
         return self.tracker.snapshot()
 
     def has_executor(self, name: str) -> bool:
-        """Whether ``name`` is in the registry and has a built-in handler."""
-        return name in self.registry and name in self._handlers
+        """Whether ``name`` is in the registry and can run (a built-in handler or a reference)."""
+        return name in self.registry and (name in self._external or name in self._handlers)
 
     def execute(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Validate ``arguments`` against the tool's schema, run it and return its result.
@@ -97,20 +107,45 @@ class ToolExecutor:
             if name not in self.registry:
                 raise ToolExecutionError(problems[0])
             raise ToolExecutionError(f"invalid arguments for {name}: {'; '.join(problems)}")
+        if name in self._external:
+            reference, fn = self._external[name]
+            return external.call(name, reference, fn, dict(arguments), self._state)
         handler = self._handlers.get(name)
         if handler is None:
             raise ToolExecutionError(
                 f"tool {name!r} is declared in registry {self.registry.name!r} but has no "
-                "executor; add a handler in dnd_ft/tools/executors/executor.py to run it"
+                "executor; add `executor: package.module:function` to its spec in the tools "
+                "file (see dnd_ft/tools/executors/spells.py for one)"
             )
         result = handler(dict(arguments))
         fields = RESULT_FIELDS.get(name)
         return {k: result[k] for k in fields if k in result} if fields else result
 
     def reset(self) -> None:
-        """Rewind the RNG to ``seed`` and forget all combat state."""
+        """Rewind the RNG to ``seed`` and forget all combat state and the tools' store."""
         self._rng.seed(self.seed)
         self.tracker.reset()
+        self.store.clear()  # cleared in place: the executors' state holds this same dict
 
     def _roll_dice(self, arguments: dict[str, Any]) -> dict[str, Any]:
         return dice.roll(arguments["notation"], self._rng)
+
+
+def _resolve_all(registry: ToolRegistry) -> dict[str, tuple[str, external.ExternalExecutor]]:
+    """Tool name -> (reference, callable) for every spec naming an executor; one
+    `RegistryError` lists every reference that does not resolve."""
+    found: dict[str, tuple[str, external.ExternalExecutor]] = {}
+    problems: list[str] = []
+    for spec in registry:
+        if spec.executor is None:
+            continue
+        try:
+            found[spec.name] = (spec.executor, external.resolve(spec.name, spec.executor))
+        except RegistryError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise RegistryError(
+            f"{len(problems)} executor reference(s) in registry {registry.name!r} do not "
+            "resolve:\n" + "\n".join(problems)
+        )
+    return found

@@ -45,9 +45,15 @@ class Backend(Protocol):
     name: str
 
     def load(
-        self, model_cfg: DictConfig, trainer_cfg: DictConfig, cache_dir: Path, precision: Precision
+        self,
+        model_cfg: DictConfig,
+        trainer_cfg: DictConfig,
+        cache_dir: Path,
+        precision: Precision,
+        parent: Any = None,
     ) -> LoadedModel:
-        """Return the base model (quantized if method=qlora) wrapped for `trainer_cfg.method`."""
+        """Return the base model (quantized if method=qlora) wrapped for `trainer_cfg.method`;
+        ``parent``: a `dnd_ft.registry.parent.Parent` to start from (trainer.init_from)."""
         ...
 
 
@@ -96,13 +102,23 @@ def wrap_for_method(
     model_cfg: DictConfig,
     trainer_cfg: DictConfig,
     wrap: PeftWrap,
+    parent: Any = None,
 ) -> Any:
     """What every backend does after loading: no KV cache while training (it costs memory,
     and transformers only detects packed rows from position_ids without one), then the
-    method's wrapping with the shared adapter settings."""
+    method's wrapping with the shared adapter settings (from ``parent`` when one is given:
+    `dnd_ft.training.init`; the same PEFT calls Unsloth makes to load a saved adapter)."""
     model.config.use_cache = False
-    if trainer_cfg.method in ("lora", "qlora"):
-        model = wrap(model, adapter_kwargs(trainer_cfg, tokenizer, model_cfg.chat_format))
+
+    def settings() -> dict[str, Any]:
+        return adapter_kwargs(trainer_cfg, tokenizer, model_cfg.chat_format)
+
+    if parent is not None and trainer_cfg.init_mode != "resume":
+        from dnd_ft.training.init import prepare
+
+        model = prepare(model, parent, trainer_cfg, wrap, settings)
+    elif trainer_cfg.method in ("lora", "qlora"):
+        model = wrap(model, settings())
     _log_trainable(model)
     return model
 

@@ -23,7 +23,12 @@ class HFBackend:
     name = "hf"
 
     def load(
-        self, model_cfg: DictConfig, trainer_cfg: DictConfig, cache_dir: Path, precision: Precision
+        self,
+        model_cfg: DictConfig,
+        trainer_cfg: DictConfig,
+        cache_dir: Path,
+        precision: Precision,
+        parent: Any = None,
     ) -> LoadedModel:
         from transformers import set_seed
 
@@ -47,7 +52,9 @@ class HFBackend:
                 model, use_gradient_checkpointing=trainer_cfg.gradient_checkpointing
             )
         set_seed(trainer_cfg.seed)  # LoRA A matrices are drawn at random
-        model = wrap_for_method(model, prepared.tokenizer, model_cfg, trainer_cfg, peft_wrap)
+        model = wrap_for_method(
+            model, prepared.tokenizer, model_cfg, trainer_cfg, peft_wrap, parent
+        )
         return LoadedModel(
             model=model,
             tokenizer=prepared.tokenizer,

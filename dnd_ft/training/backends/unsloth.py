@@ -36,7 +36,12 @@ class UnslothBackend:
     name = "unsloth"
 
     def load(
-        self, model_cfg: DictConfig, trainer_cfg: DictConfig, cache_dir: Path, precision: Precision
+        self,
+        model_cfg: DictConfig,
+        trainer_cfg: DictConfig,
+        cache_dir: Path,
+        precision: Precision,
+        parent: Any = None,
     ) -> LoadedModel:
         from unsloth import FastLanguageModel  # imported first by preimport(); cheap here
 
@@ -67,7 +72,9 @@ class UnslothBackend:
                 random_state=trainer_cfg.seed,
             )  # fmt: skip
 
-        model = wrap_for_method(model, prepared.tokenizer, model_cfg, trainer_cfg, unsloth_wrap)
+        model = wrap_for_method(
+            model, prepared.tokenizer, model_cfg, trainer_cfg, unsloth_wrap, parent
+        )
         return LoadedModel(
             model=model,
             tokenizer=prepared.tokenizer,
