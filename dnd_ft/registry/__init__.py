@@ -9,6 +9,6 @@ adapter or model, the datasets it trained and was scored on, its exports, ``vers
 see `dnd_ft.registry.store` and docs/maintenance.md. Pure Python: no torch here.
 """
 
-from dnd_ft.registry.store import Registry, RegistryError, Version
+from dnd_ft.registry.store import ModelRegistryError, Registry, Version
 
-__all__ = ["Registry", "RegistryError", "Version"]
+__all__ = ["Registry", "ModelRegistryError", "Version"]

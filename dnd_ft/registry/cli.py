@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dnd_ft.registry.store import Registry, RegistryError, Version
+from dnd_ft.registry.store import ModelRegistryError, Registry, Version
 
 HEADLINE = ("eval/tool_name_f1", "eval/tool_args_exact", "eval/rouge_l",
             "forgetting/tool_name_f1_delta")  # fmt: skip
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             version = registry.resolve(args.version, _line(registry, args.line, args.version))
             return export(registry, version, args.overrides)
-    except RegistryError as exc:
+    except ModelRegistryError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
     return 0
@@ -98,9 +98,9 @@ def _line(registry: Registry, line: str | None, ref: str) -> str | None:
     if len(lines) == 1:
         return lines[0]
     if not lines:
-        raise RegistryError(f"registry {registry.root} is empty; register a run first "
+        raise ModelRegistryError(f"registry {registry.root} is empty; register a run first "
                             "(stages=[data,train,eval,register])")  # fmt: skip
-    raise RegistryError(f"registry {registry.root} has lines {', '.join(lines)}; pick one "
+    raise ModelRegistryError(f"registry {registry.root} has lines {', '.join(lines)}; pick one "
                         f"with --line or write <line>:{ref}")  # fmt: skip
 
 
@@ -185,7 +185,7 @@ def export(registry: Registry, version: Version, overrides: list[str]) -> int:
     from dnd_ft.registry.stage import add_exports_to
 
     if version.adapter_dir is None:
-        raise RegistryError(f"{version.ref} is a whole model, not an adapter; its weights "
+        raise ModelRegistryError(f"{version.ref} is a whole model, not an adapter; its weights "
                             "are the export (merged/)")  # fmt: skip
     model = version.record["base_model"]["name"]
     run_dir = version.path.parent / f".export-{version.name}-{os.getpid()}"

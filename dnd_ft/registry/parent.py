@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dnd_ft.registry.store import Registry, RegistryError, Version
+from dnd_ft.registry.store import ModelRegistryError, Registry, Version
 
 MODES = ("continue", "new_adapter", "resume")
 
@@ -33,7 +33,7 @@ class Parent:
 
 
 def resolve_parent(init_from: str, registry_dir: str | Path, line: str) -> Parent:
-    """The parent ``init_from`` names; RegistryError saying what was looked for otherwise.
+    """The parent ``init_from`` names; ModelRegistryError saying what was looked for otherwise.
 
     A path wins over a registry reference of the same spelling; anything with a ``/`` is
     taken as a path."""
@@ -41,7 +41,7 @@ def resolve_parent(init_from: str, registry_dir: str | Path, line: str) -> Paren
     if path.exists():
         return _from_folder(path)
     if "/" in str(init_from) or str(init_from).startswith("."):
-        raise RegistryError(
+        raise ModelRegistryError(
             f"trainer.init_from: {init_from} does not exist; give an adapter folder "
             "(<run>/adapter), a run folder, or a registry version (v1, latest, <line>:v2)"
         )
@@ -78,7 +78,7 @@ def _from_folder(path: Path) -> Parent:
             run_dir=path,
             metrics=_metrics(path),
         )
-    raise RegistryError(
+    raise ModelRegistryError(
         f"trainer.init_from: {path} holds no adapter (adapter_config.json), model "
         "(config.json) or run (adapter/, train/); point it at one of those"
     )

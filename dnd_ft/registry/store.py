@@ -35,7 +35,7 @@ SCHEMA = 1
 _VERSION_RE = re.compile(r"^v(\d+)$")
 
 
-class RegistryError(DndFtError):
+class ModelRegistryError(DndFtError):
     """A registry reference or entry that cannot be used (unknown version, broken entry)."""
 
 
@@ -114,18 +114,18 @@ class Registry:
         if ":" in ref:
             line, ref = ref.split(":", 1)
         if not line:
-            raise RegistryError(f"{ref!r}: which model line? write it as <line>:{ref}")
+            raise ModelRegistryError(f"{ref!r}: which model line? write it as <line>:{ref}")
         versions = {v.name: v for v in self.versions(line)}
         if not versions:
             known = ", ".join(self.lines()) or "none yet"
-            raise RegistryError(
+            raise ModelRegistryError(
                 f"registry {self.root}: no versions of line {line!r} (lines: {known}); "
                 "register one with stages=[...,register] or pick another registry.line"
             )
         name = ref if _VERSION_RE.match(ref) else self.aliases(line).get(ref)
         if name is None or name not in versions:
             aliases = ", ".join(sorted(self.aliases(line))) or "none"
-            raise RegistryError(
+            raise ModelRegistryError(
                 f"registry {self.root}: line {line!r} has no version {ref!r}; it has "
                 f"{', '.join(versions)} (aliases: {aliases})"
             )
@@ -192,7 +192,7 @@ class Registry:
     def promote(self, ref: str, alias: str, line: str | None = None) -> Version:
         """Point ``alias`` (e.g. production) at the version ``ref`` names."""
         if _VERSION_RE.match(alias):
-            raise RegistryError(f"alias {alias!r}: v<N> names a version; pick a word")
+            raise ModelRegistryError(f"alias {alias!r}: v<N> names a version; pick a word")
         version = self.resolve(ref, line)
         with self.locked(version.line):
             self._set_aliases(version.line, {alias: version.name})
@@ -227,7 +227,7 @@ def add_tree(source: Path, target: Path, link: bool = True) -> None:
     ``link`` and the filesystem allows (no second copy of the weights), else copies."""
     source, target = Path(source), Path(target)
     if not source.exists():
-        raise RegistryError(f"{source}: missing; a version must hold every file it names")
+        raise ModelRegistryError(f"{source}: missing; a version must hold every file it names")
     files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
     for path in files:
         dest = target if source.is_file() else target / path.relative_to(source)

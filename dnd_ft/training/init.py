@@ -23,7 +23,7 @@ from typing import Any
 from dnd_ft.errors import ConfigError
 from dnd_ft.models.identity import mismatch
 from dnd_ft.registry.parent import Parent, resolve_parent
-from dnd_ft.registry.store import RegistryError
+from dnd_ft.registry.store import ModelRegistryError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def parent_of(cfg: Any) -> Parent | None:
         return None
     try:
         parent = resolve_parent(str(t.init_from), cfg.registry.dir, str(cfg.registry.line))
-    except RegistryError as exc:
+    except ModelRegistryError as exc:
         message = str(exc)
         if not message.startswith("trainer.init_from"):
             message = f"trainer.init_from={t.init_from}: {message}"

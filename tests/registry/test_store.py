@@ -11,7 +11,7 @@ import pytest
 from dnd_ft.core.lineage import read_parents, write_parents
 from dnd_ft.registry.cli import main as registry_cli
 from dnd_ft.registry.parent import resolve_parent
-from dnd_ft.registry.store import Registry, RegistryError
+from dnd_ft.registry.store import ModelRegistryError, Registry
 
 
 def _fill(text: str):
@@ -43,14 +43,14 @@ def test_versions_are_numbered_per_line_and_aliases_move(tmp_path: Path) -> None
 
 def test_unknown_references_say_what_exists(tmp_path: Path) -> None:
     reg = Registry(tmp_path)
-    with pytest.raises(RegistryError, match="no versions of line 'dm'"):
+    with pytest.raises(ModelRegistryError, match="no versions of line 'dm'"):
         reg.resolve("v1", "dm")
     reg.register("dm", _fill("one"))
     with pytest.raises(
-        RegistryError, match=r"no version 'production'; it has v1 \(aliases: latest\)"
+        ModelRegistryError, match=r"no version 'production'; it has v1 \(aliases: latest\)"
     ):
         reg.resolve("production", "dm")
-    with pytest.raises(RegistryError, match="v<N> names a version"):
+    with pytest.raises(ModelRegistryError, match="v<N> names a version"):
         reg.promote("v1", "v7", "dm")
 
 
@@ -106,11 +106,11 @@ def test_init_from_names_a_path_or_a_version(tmp_path: Path) -> None:
     reg.register("dm", _fill("one"))
     parent = resolve_parent("latest", tmp_path / "reg", "dm")
     assert parent.label == "dm:v1" and parent.adapter_dir is not None
-    with pytest.raises(RegistryError, match="does not exist"):
+    with pytest.raises(ModelRegistryError, match="does not exist"):
         resolve_parent("runs/gone/adapter", tmp_path / "reg", "dm")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(RegistryError, match="holds no adapter"):
+    with pytest.raises(ModelRegistryError, match="holds no adapter"):
         resolve_parent(str(empty), tmp_path / "reg", "dm")
 
 
