@@ -5,8 +5,9 @@ Two spellings are accepted:
 - JSON: one object ``{"name": ..., "arguments": {...}}`` or a list of such objects.
 - Shorthand: one call per statement, ``roll_dice(notation="1d20+5", reason="attack")``.
 
-The shorthand is parsed with :mod:`ast` and each keyword value goes through
-:func:`ast.literal_eval`; nothing is ever evaluated, so ``__import__('os').system('x')``
+The shorthand is parsed with :mod:`ast` and each keyword value is read from its literal
+nodes (`_node_value`, a closure-free ``ast.literal_eval``); nothing is ever evaluated, so
+``__import__('os').system('x')``
 is rejected as "not a call of a plain tool name" without running anything. The common
 shape (see :func:`_plain_shorthand`) is read by regular expressions first: ``ast.parse``
 costs about 10 us a call, a twelfth of ``benchmarks/bench_scenarios.py``'s time without it.
@@ -287,15 +288,13 @@ def _shorthand_call(stmt: ast.stmt, line: int, add: AddProblem) -> ToolCall | No
 def _literal(node: ast.expr) -> tuple[Any, str]:
     """Return ``(value, "")`` for a JSON-compatible literal, else ``(None, reason)``."""
     if type(node) is ast.Constant and type(node.value) in _SCALARS:
-        # most values are plain constants: literal_eval would return node.value, after
-        # building its helper closures (about half the time of parsing a call)
-        return node.value, ""
+        return node.value, ""  # the common case, without the walk
     if isinstance(node, ast.Name) and node.id in ("true", "false", "null"):
         fix = {"true": "True", "false": "False", "null": "None"}[node.id]
         return None, f"{node.id!r} is JSON spelling; write {fix} in the shorthand"
     try:
-        value = ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        value = _node_value(node)
+    except (ValueError, TypeError, RecursionError):
         return (
             None,
             "only literal values (strings, numbers, True/False/None, lists, dicts) are allowed",
@@ -304,6 +303,27 @@ def _literal(node: ast.expr) -> tuple[Any, str]:
     if bad:
         return None, f"{bad} values are not allowed; use strings, numbers, lists or dicts"
     return _tuples_to_lists(value), ""
+
+
+def _node_value(node: ast.expr) -> Any:
+    """The value of a literal node: ``ast.literal_eval``'s job, without its nested recursive
+    closures, which leave cyclic garbage behind on every call with a list or dict argument
+    (load_corpus pauses the garbage collector on the promise that parsing makes none)."""
+    if type(node) is ast.Constant:
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_node_value(item) for item in node.elts]
+    if isinstance(node, ast.Set):  # a literal, but not JSON: _non_json names it
+        return {_node_value(item) for item in node.elts}
+    if isinstance(node, ast.Dict):
+        if any(key is None for key in node.keys):  # {**other}
+            raise ValueError("dict unpacking is not a literal")
+        return {_node_value(k): _node_value(v) for k, v in zip(node.keys, node.values, strict=True)}  # type: ignore[arg-type]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _node_value(node.operand)
+        if type(value) in (int, float):
+            return -value if isinstance(node.op, ast.USub) else value
+    raise ValueError(f"not a literal: {type(node).__name__}")
 
 
 def _non_json(value: Any) -> str:
