@@ -16,6 +16,7 @@ from dnd_ft.config.options import group_options
 from dnd_ft.models.identity import mismatch
 
 SPLITS = ("train", "val", "test")
+MODES = ("replay", "rollout", "both")
 
 
 @dataclass
@@ -64,8 +65,33 @@ class JudgeConfig:
 
 
 @dataclass
+class RolloutConfig:
+    """Live rollouts (``eval.mode=rollout`` or ``both``): the model plays each held-out
+    conversation from its player lines, its own calls run, and the end state is scored."""
+
+    max_rounds: int = 4  # generations per DM turn (each may call tools); the phone app's cap
+    # k of pass^k: every conversation is played k times; pass_hat_k counts those passed all
+    # k times (tau-bench). More than 1 samples at `temperature`; 1 decodes greedily.
+    seeds: int = 1
+    temperature: float = 1.0  # used only when seeds > 1
+    max_conversations: int | None = None  # play only the first N evaluated conversations
+    # A call of one of `dice_tools` made as the gold DM made it in the same DM turn (same
+    # tool, arguments equal as tool_args_exact compares them) still runs, but shows the
+    # gold's recorded outcome: the corpus's rolls are hand-written, so a model making the
+    # gold's decisions meets the gold's dice and can reach the gold end state. false: every
+    # roll comes from the seeded executor, and where damage follows a roll, pass/fail is luck.
+    gold_dice: bool = True
+    dice_tools: list[str] = field(
+        default_factory=lambda: ["roll_dice", "ability_check", "start_initiative"]
+    )
+
+
+@dataclass
 class EvalConfig:
     split: str = "test"  # evaluated split; falls back to `fallback_split` when it is empty
+    # replay: the model writes each DM turn after the gold history (tool results included);
+    # rollout: it plays the conversation with its own calls executed (`rollout`); both: both.
+    mode: str = "replay"
     fallback_split: str | None = "val"
     max_examples: int | None = None  # evaluate only the first N conversations (smoke runs)
     max_new_tokens: int = 256
@@ -81,6 +107,7 @@ class EvalConfig:
     adapter_dir: str | None = None  # evaluate this adapter (default: the train stage's)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     judge: JudgeConfig = field(default_factory=JudgeConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
 
 
 def check_eval(cfg: Any) -> Iterable[str]:
@@ -98,6 +125,8 @@ def check_eval(cfg: Any) -> Iterable[str]:
         yield f"eval.max_examples: must be >= 1 or null (all), got {e.max_examples}"
     if e.do_sample and e.temperature <= 0:
         yield f"eval.temperature: must be > 0 when eval.do_sample=true, got {e.temperature}"
+    yield from one_of("eval.mode", e.mode, MODES)
+    yield from _check_rollout(e.rollout)
     m = e.metrics
     if not 0 <= m.min_words <= m.max_words:
         yield f"eval.metrics: need 0 <= min_words <= max_words, got {m.min_words} and {m.max_words}"
@@ -118,3 +147,16 @@ def check_eval(cfg: Any) -> Iterable[str]:
         wrong = mismatch(Path(e.adapter_dir), cfg.model, "eval.adapter_dir")
         if wrong:
             yield wrong
+
+
+def _check_rollout(r: Any) -> Iterable[str]:
+    for key in ("max_rounds", "seeds"):
+        if r[key] < 1:
+            yield f"eval.rollout.{key}: must be >= 1, got {r[key]}"
+    if r.max_conversations is not None and r.max_conversations < 1:
+        yield (f"eval.rollout.max_conversations: must be >= 1 or null (all), got "
+               f"{r.max_conversations}")  # fmt: skip
+    if r.seeds > 1 and r.temperature <= 0:
+        yield (f"eval.rollout.temperature: must be > 0 when eval.rollout.seeds={r.seeds} "
+               "(pass^k needs sampled rollouts to differ); raise the temperature or set "
+               "eval.rollout.seeds=1 for one greedy rollout")  # fmt: skip

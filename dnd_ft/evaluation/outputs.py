@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dnd_ft.evaluation.rollout_score import ROLLOUT_HEADLINE
 from dnd_ft.utils.io import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,13 @@ HEADLINE = (
     "tool_turn_exact", "irrelevance_acc", "hallucination_rate", "missing_rate", "malformed_rate",
     "schema_valid_rate", "exec_rate", "state_match_rate", "rouge_l", "chrf", "in_character_rate",
     "invented_roll_rate", "length_ok_rate", "context_entity_recall", "grounded_args_rate",
-    "judge_score",
+    "judge_score", "pass_rate", "state_pass_rate", "pass_hat_k", "pass_at_k",
 )  # fmt: skip
+# Headline rows shown only where some model has a value (an optional judge; the end-state
+# pass rates exist for live rollouts only, `eval/rollout/...`).
+OPTIONAL_ROWS = frozenset(
+    {"judge_score", "pass_rate", "state_pass_rate", "pass_hat_k", "pass_at_k"}
+)
 
 HIGHER, LOWER, NEUTRAL = "higher", "lower", "neutral"  # which way a metric is better
 TOOLS, PROSE, CONTEXT, RUN = "tool calls", "prose", "context", "run"
@@ -61,6 +67,13 @@ METRICS: dict[str, MetricInfo] = {
     "schema_valid_rate": MetricInfo(TOOLS),
     "exec_rate": MetricInfo(TOOLS),
     "state_match_rate": MetricInfo(TOOLS),
+    # live rollouts (evaluation/rollout_score.py): the end state against the gold end state
+    "pass_rate": MetricInfo(TOOLS),
+    "state_pass_rate": MetricInfo(TOOLS),
+    "pass_hat_k": MetricInfo(TOOLS),
+    "pass_at_k": MetricInfo(TOOLS),
+    "capped_rate": MetricInfo(TOOLS, LOWER, abstention_wins=True),
+    "mean_rounds": MetricInfo(RUN, NEUTRAL, COUNT),  # generations per DM turn: cost, not quality
     # the same over the gold calls of tools never called in training (evaluation/unseen.py)
     "unseen_tool_name_f1": MetricInfo(TOOLS),
     "unseen_tool_name_precision": MetricInfo(TOOLS),
@@ -79,6 +92,7 @@ METRICS: dict[str, MetricInfo] = {
         "n_turns", "n_gold_calls", "n_pred_calls", "n_malformed_calls", "n_text_turns",
         "n_entity_mentions", "n_state_conversations", "n_examples", "n_truncated_prompts",
         "n_judged", "n_prefilled_tokens", "n_cache_fallbacks", "n_unseen_tool_calls",
+        "n_capped_turns", "n_gold_dice", "n_seeds",
     )},
     "gen_tokens_per_s": MetricInfo(RUN, NEUTRAL, SPEED),
 }  # fmt: skip
@@ -173,7 +187,7 @@ def metric_rows(reports: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
     rows = []
     for key in HEADLINE:
         values = [reports[label].get(key) for label in labels]
-        if all(v is None for v in values) and key == "judge_score":
+        if all(v is None for v in values) and key in OPTIONAL_ROWS:
             continue
         delta = None
         if len(values) == 2 and all(isinstance(v, int | float) for v in values):
@@ -204,10 +218,14 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
         + ", ".join(sorted(LOWER_IS_BETTER))
         + ".",
         "",
-        "| metric | " + " | ".join(labels) + (" | delta |" if len(labels) == 2 else " |"),
-        "|---|" + "---:|" * (len(labels) + (len(labels) == 2)),
     ]
-    for row in metric_rows(reports):
+    if labels:  # none under eval.mode=rollout: the rollout section alone
+        lines += [
+            "",
+            "| metric | " + " | ".join(labels) + (" | delta |" if len(labels) == 2 else " |"),
+            "|---|" + "---:|" * (len(labels) + (len(labels) == 2)),
+        ]
+    for row in metric_rows(reports) if labels else []:
         cells = [fmt_value(v) for v in row[1 : 1 + len(labels)]]
         if len(labels) == 2:
             cells.append("" if row[-1] is None else f"{row[-1]:+.3f}")
@@ -236,7 +254,43 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
             for cat, values in part["categories"].items():
                 lines.append(f"| {cat} | {values['n_turns']} | "
                              + " | ".join(fmt_value(values[k]) for k in keys) + " |")  # fmt: skip
+    if summary.get("rollout"):
+        lines += rollout_markdown(summary["rollout"], reports.get("fine-tuned"))
     return "\n".join(lines) + "\n"
+
+
+def rollout_rows(rollout: Mapping[str, Any], replay: Mapping[str, Any] | None) -> list[list[Any]]:
+    """``[metric, rollout value, replay value]`` for the rollout's headline metrics that have
+    a value; replay is the fine-tuned model's replay metrics (None under eval.mode=rollout).
+    Counts get no replay value: replay counts generations where a rollout counts DM turns."""
+    m, other = rollout["metrics"], replay or {}
+    rows = [[k, m.get(k), None if metric_info(k).kind == COUNT else other.get(k)]
+            for k in ROLLOUT_HEADLINE]  # fmt: skip
+    return [row for row in rows if row[1] is not None or row[2] is not None]
+
+
+def rollout_markdown(rollout: Mapping[str, Any], replay: Mapping[str, Any] | None) -> list[str]:
+    """The report.md section of the live rollouts: settings, metrics beside replay, failures."""
+    s = rollout["settings"]
+    decoding = "greedy" if s.get("temperature") is None else f"temperature {s['temperature']}"
+    lines = [
+        "", "## Live rollouts", "",
+        f"The model played each conversation from its player lines, its own calls executed "
+        f"(at most {s['max_rounds']} generations per DM turn, {s['seeds']} seed(s), {decoding}, "
+        f"gold dice {'on' if s.get('gold_dice') else 'off'}); a conversation passes when its "
+        "end state (hit points, conditions, who is in initiative) equals the gold calls' end "
+        "state. Replay: the same metric from gold-history generation (docs/evaluation.md).",
+        "", "| metric | rollout | replay |", "|---|---:|---:|",
+    ]  # fmt: skip
+    for key, value, replayed in rollout_rows(rollout, replay):
+        lines.append(f"| {key} | {fmt_value(value)} | {fmt_value(replayed)} |")
+    failed = [c for c in rollout["conversations"] if not c["passed"]]
+    if failed:
+        lines += ["", f"Failed ({len(failed)} of {len(rollout['conversations'])} plays):", ""]
+        for c in failed[:20]:
+            why = "; ".join(c["differences"][:4]) or "?"
+            lines.append(f"- `{c['id']}` (seed {c['seed']}): {why}")
+    return lines
 
 
 def write_reports(out_dir: Path, summary: Mapping[str, Any]) -> tuple[Path, Path]:
@@ -257,6 +311,16 @@ def log_to_tracker(tracker: Any, summary: Mapping[str, Any]) -> None:
         return
     reports = {label: part["metrics"] for label, part in summary["models"].items()}
     labels = list(reports)
+    if summary.get("rollout"):  # the flat eval/rollout/... metrics reach W&B with the summary
+        rollout = summary["rollout"]
+        _table(tracker, "eval/rollout/metrics_table", ["metric", "rollout", "replay"],
+               rollout_rows(rollout, reports.get("fine-tuned")))  # fmt: skip
+        columns = ["id", "seed", "passed", "differences"]
+        _table(tracker, "eval/rollout/conversations_table", columns,
+               [[c["id"], c["seed"], c["passed"], "; ".join(c["differences"])]
+                for c in rollout["conversations"]])  # fmt: skip
+    if not labels:
+        return
     metric_columns = ["metric", *labels] + (["delta"] if len(labels) == 2 else [])
     metric_data = [row if len(labels) == 2 else row[:-1] for row in metric_rows(reports)]
     tool_columns = [

@@ -5,6 +5,9 @@
 
 Writes ``eval/predictions.jsonl`` (and ``predictions_baseline.jsonl``), ``eval/report.json``
 and ``eval/report.md``; adds ``eval/...`` and ``baseline/eval/...`` keys to metrics.json.
+``eval.mode=rollout`` (or ``both``) also plays the conversations live (`rollout`):
+``eval/rollout/predictions.jsonl`` and ``eval/rollout/...`` keys; ``rollout`` alone skips the
+replay scores (and so the baseline).
 """
 
 from __future__ import annotations
@@ -36,7 +39,10 @@ def run(ctx: Any) -> None:
     if adapter_dir is not None and read_base(adapter_dir) is not None:  # trained on a merged parent
         tuned_cfg = local_model_config(cfg.model, read_base(adapter_dir))
     model, tokenizer, fmt = load_for_eval(tuned_cfg, cfg.paths.cache_dir, data_dir, cfg)
-    same_weights_baseline = ecfg.baseline and not ecfg.baseline_model and adapter_dir is not None
+    replay = ecfg.mode != "rollout"  # eval.mode=rollout: the live rollouts alone
+    same_weights_baseline = (
+        replay and ecfg.baseline and not ecfg.baseline_model and adapter_dir is not None
+    )
 
     reports: dict[str, EvalReport] = {}
     if adapter_dir is not None:
@@ -53,10 +59,12 @@ def run(ctx: Any) -> None:
         # Merged LoRA generates at base-model speed (unmerged it ran 3x slower on the tiny
         # CPU model); merging after the baseline keeps the baseline's weights exact.
         model.merge_adapter()
-    reports["fine-tuned"] = ev.evaluate(model, tokenizer, fmt, "fine-tuned")
-    forgetting = forgetting_check(ctx, model, tokenizer, fmt)
+    if replay:
+        reports["fine-tuned"] = ev.evaluate(model, tokenizer, fmt, "fine-tuned")
+    forgetting = forgetting_check(ctx, model, tokenizer, fmt) if replay else None
+    rollout = rollout_check(ctx, ev, model, tokenizer, fmt)  # before a baseline frees the model
 
-    if ecfg.baseline and "baseline" not in reports:
+    if replay and ecfg.baseline and "baseline" not in reports:
         if ecfg.baseline_model or merged_dir:
             from dnd_ft.models.config import model_config as load_model_config
 
@@ -72,7 +80,8 @@ def run(ctx: Any) -> None:
             )
             reports["baseline"] = reports["fine-tuned"]
             atomic_write_jsonl(ev.out_dir / "predictions_baseline.jsonl", ev.records["fine-tuned"])
-    ctx.metrics.update(reports["fine-tuned"].metrics, prefix="eval/")
+    if "fine-tuned" in reports:
+        ctx.metrics.update(reports["fine-tuned"].metrics, prefix="eval/")
     if "baseline" in reports:
         ctx.metrics.update(reports["baseline"].metrics, prefix="baseline/eval/")
 
@@ -83,7 +92,7 @@ def run(ctx: Any) -> None:
         "baseline_model": ecfg.baseline_model or cfg.model.name,
         "split": split,
         "n_examples": len(rows),
-        "n_turns": reports["fine-tuned"].metrics.get("n_turns"),
+        "n_turns": (reports["fine-tuned"].metrics if replay else rollout["metrics"]).get("n_turns"),
         "adapter_dir": str(adapter_dir) if adapter_dir else None,
         "merged_dir": str(merged_dir) if merged_dir else None,
         "models": {
@@ -94,6 +103,8 @@ def run(ctx: Any) -> None:
     }
     if forgetting is not None:
         summary["forgetting"] = forgetting
+    if rollout is not None:
+        summary["rollout"] = rollout
     write_reports(ev.out_dir, summary)
     log_to_tracker(ctx.tracker, summary)
     ctx.artifacts["eval_report"] = str(ev.out_dir / "report.json")
@@ -116,6 +127,30 @@ def known_tools(ctx: Any, data_dir: Path) -> set[str] | None:
         if parent.data_dir is not None:
             tools |= trained_tools(parent.data_dir)
     return tools
+
+
+def rollout_check(ctx: Any, ev: Evaluator, model: Any, tokenizer: Any, fmt: Any) -> dict | None:
+    """eval.mode=rollout or both: the evaluated model plays its conversations live
+    (`dnd_ft.evaluation.rollout`); metrics go to ``eval/rollout/...``. The report's rollout
+    section, or None for eval.mode=replay."""
+    if ctx.cfg.eval.mode == "replay":
+        return None
+    from dnd_ft.evaluation.rollout import evaluate_rollouts
+
+    section = evaluate_rollouts(
+        model, tokenizer, fmt, ev.rows, ctx.cfg, ev.registry, ev.srd, ev.out_dir / "rollout",
+        max_length=context_window(model, ctx.cfg.model), options=ev.options,
+    )  # fmt: skip
+    ctx.metrics.update(section["metrics"], prefix="eval/rollout/")
+    return section
+
+
+def context_window(model: Any, model_cfg: Any) -> int:
+    """Tokens a prompt and its generation may fill: the model's own context window, not the
+    training cut (model.max_seq_length), so a long held-out conversation keeps its system
+    prompt and tools."""
+    window = getattr(model.config, "max_position_embeddings", None) or 0
+    return max(int(model_cfg.max_seq_length), int(window))
 
 
 # What the forgetting check compares, old held-out split before and after this training.
@@ -196,10 +231,7 @@ class Evaluator:
     def evaluate(self, model: Any, tokenizer: Any, fmt: Any, label: str) -> EvalReport:
         """Predict every DM turn, score, save ``predictions[_<label>].jsonl``."""
         ecfg = self.cfg.eval
-        # The model's own context window, not the training cut (model.max_seq_length): a long
-        # held-out conversation must keep its system prompt and tools.
-        window = getattr(model.config, "max_position_embeddings", None) or 0
-        max_length = max(int(self.cfg.model.max_seq_length), int(window))
+        max_length = context_window(model, self.cfg.model)
         records, seconds = _predict(model, tokenizer, fmt, self.rows, self.cfg, max_length)
         report = self.score(records, seconds)
         if ecfg.judge.enabled:

@@ -61,6 +61,8 @@ GROUPS: dict[str, Group] = {
         "dnd_ft.registry.config:RegistryConfig", "dnd_ft.registry.config:check_registry"
     ),
     "paths": Group("dnd_ft.pipeline.schema:PathsConfig"),
+    # python -m dnd_ft.play: no pipeline stage, but the same composed config (model, tools)
+    "play": Group("dnd_ft.play.config:PlayConfig", "dnd_ft.play.config:check_play"),
 }
 
 # Keys that existed once, and where their job went (shown instead of "unknown key").

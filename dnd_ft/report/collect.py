@@ -18,8 +18,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 # "old split": an incremental run (trainer.init_from) scored on its parent's held-out split;
-# beside the parent's own fine-tuned row it shows what the new training forgot.
-VARIANTS = {"fine-tuned": "eval/", "old split": "eval/old/", "baseline": "baseline/eval/"}
+# beside the parent's own fine-tuned row it shows what the new training forgot. "rollout": the
+# fine-tuned model's live rollouts (eval.mode=rollout or both), beside its replay scores.
+VARIANTS = {
+    "fine-tuned": "eval/",
+    "old split": "eval/old/",
+    "rollout": "eval/rollout/",
+    "baseline": "baseline/eval/",
+}
 GGUF_VARIANT = "gguf "  # + the type: the export stage's scores of each GGUF (export/<type>/eval/)
 _GGUF_EVAL = re.compile(r"^export/([a-z0-9_]+)/eval/")
 SKIP_DIRS = {"leaderboard", "wandb", "adapter", "checkpoints", "data", ".hydra"}
@@ -53,13 +59,22 @@ class Run:
         return [v for v in names if self.has_variant(v)]
 
     def has_variant(self, variant: str) -> bool:
-        prefix = _prefix(variant)
-        return any(k.startswith(prefix) for k in self.metrics)
+        return any(_owns(variant, k) for k in self.metrics)
 
     def variant_metrics(self, variant: str) -> dict[str, Any]:
         """The variant's metrics without their prefix (``eval/rouge_l`` -> ``rouge_l``)."""
         prefix = _prefix(variant)
-        return {k[len(prefix) :]: v for k, v in self.metrics.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: v for k, v in self.metrics.items() if _owns(variant, k)}
+
+
+def _owns(variant: str, key: str) -> bool:
+    """Whether ``key`` is the variant's: under its prefix and not under a longer variant's
+    (``eval/rollout/pass_rate`` is the rollout's, not the fine-tuned replay's)."""
+    prefix = _prefix(variant)
+    if not key.startswith(prefix):
+        return False
+    return not any(p != prefix and p.startswith(prefix) and key.startswith(p)
+                   for p in VARIANTS.values())  # fmt: skip
 
 
 def _prefix(variant: str) -> str:
