@@ -19,14 +19,11 @@ log = logging.getLogger(__name__)
 def parent_for_replay(cfg: Any) -> Any:
     """The `Parent` whose training rows this run replays, or None (no init_from, resume,
     replay off, or no training in this run)."""
-    t = cfg.trainer
-    if not t.init_from or t.init_mode == "resume" or not cfg.data.replay:
+    if not cfg.data.replay or "train" not in cfg.stages:
         return None
-    if "train" not in cfg.stages:
-        return None
-    from dnd_ft.registry.parent import resolve_parent
+    from dnd_ft.registry.parent import run_parent
 
-    return resolve_parent(str(t.init_from), cfg.registry.dir, str(cfg.registry.line))
+    return run_parent(cfg)
 
 
 def replay_rows(

@@ -118,14 +118,12 @@ def known_tools(ctx: Any, data_dir: Path) -> set[str] | None:
 
     if not (data_dir / "train.jsonl").is_file():
         return None
-    tools = trained_tools(data_dir)
-    t = ctx.cfg.trainer
-    if t.init_from and t.init_mode != "resume":
-        from dnd_ft.registry.parent import resolve_parent
+    from dnd_ft.registry.parent import run_parent
 
-        parent = resolve_parent(str(t.init_from), ctx.cfg.registry.dir, str(ctx.cfg.registry.line))
-        if parent.data_dir is not None:
-            tools |= trained_tools(parent.data_dir)
+    tools = trained_tools(data_dir)
+    parent = run_parent(ctx.cfg)
+    if parent is not None and parent.data_dir is not None:
+        tools |= trained_tools(parent.data_dir)
     return tools
 
 
@@ -161,16 +159,12 @@ def forgetting_check(ctx: Any, model: Any, tokenizer: Any, fmt: Any) -> dict[str
     """An incremental run (trainer.init_from) scored on its parent's held-out split: the
     parent's recorded scores there (before) against this model's (after). None when the run
     has no parent, or the parent has no dataset beside it."""
-    from dnd_ft.data.replay import parent_for_replay
-    from dnd_ft.registry.parent import resolve_parent
+    from dnd_ft.registry.parent import run_parent
 
     cfg, ecfg = ctx.cfg, ctx.cfg.eval
-    t = cfg.trainer
-    if not t.init_from or t.init_mode == "resume":
+    parent = run_parent(cfg)
+    if parent is None:
         return None
-    parent = parent_for_replay(cfg) or resolve_parent(
-        str(t.init_from), cfg.registry.dir, str(cfg.registry.line)
-    )
     if parent.data_dir is None:
         log.warning("eval: %s has no dataset beside it; no forgetting check", parent.label)
         return None

@@ -57,6 +57,16 @@ def resolve_parent(init_from: str, registry_dir: str | Path, line: str) -> Paren
     )
 
 
+def run_parent(cfg: Any) -> Parent | None:
+    """The parent a run's ``trainer.init_from`` names, as a new generation's stages use it
+    (replay, forgetting, seen tools); None without one, and for init_mode=resume (the same
+    training finished, not a new generation)."""
+    t = cfg.trainer
+    if not t.init_from or t.init_mode == "resume":
+        return None
+    return resolve_parent(str(t.init_from), cfg.registry.dir, str(cfg.registry.line))
+
+
 def _from_folder(path: Path) -> Parent:
     path = path.resolve()
     if (path / "adapter_config.json").is_file():  # <run>/adapter
