@@ -39,6 +39,16 @@ class ExportConfig:
     eval_max_examples: int | None = None
     # A type whose tool_name_f1 falls more than this below f16's (or the HF model's) fails.
     max_f1_drop: float = 0.1
+    # An importance matrix computed on the training chats (llama-imatrix) for the quantizer's
+    # types (q4_0 ... q6_k), applied by llama-quantize; both are built once from the installed
+    # llama-cpp-python's source (about 10 min on 2 cores; needs cmake and a C++ compiler).
+    imatrix: bool = False
+    imatrix_chunks: int = 64  # calibration chunks at most (of imatrix_ctx tokens each)
+    imatrix_ctx: int = 512
+    # Also write the adapter as a LoRA GGUF with an f16 GGUF of its base (llama.cpp's
+    # convert_lora_to_gguf.py; Ollama's ADAPTER). Only for adapters that trained no embedding
+    # rows: trainer.method=lora with trainer.lora.train_control_tokens=false.
+    lora_gguf: bool = False
     modelfile: bool = True  # an Ollama Modelfile (tool-calling TEMPLATE, stops) beside each GGUF
     # A Cactus bundle of the merged model (Qwen3 and Gemma 3 trained in Cactus's own tool
     # format; checked at startup), quantized to cactus_bits in groups of 128.
@@ -70,6 +80,8 @@ def check_export(cfg: Any) -> Iterable[str]:
                 "llama-cpp-python: pip install -e '.[gguf]' (builds llama.cpp, about 12 min on "
                 f"2 cores), or keep to {', '.join(CONVERTER_TYPES)}"
             )
+    if e.imatrix or e.lora_gguf:
+        yield from _llama_tools_problems(cfg)
     if e.gguf and not e.merged:
         yield (
             "export.gguf: GGUF files are converted from the merged model; set "
@@ -84,6 +96,40 @@ def check_export(cfg: Any) -> Iterable[str]:
             "export.merged: false leaves the export stage nothing to write; set "
             "export.merged=true or drop export from stages"
         )
+
+
+def _llama_tools_problems(cfg: Any) -> Iterable[str]:
+    from dnd_ft.export.imatrix import IMATRIX_TYPES
+    from dnd_ft.export.llamacpp_tools import build_problem
+    from dnd_ft.export.lora_gguf import config_problems
+
+    e = cfg.export
+    if e.imatrix and not any(q in IMATRIX_TYPES for q in e.gguf):
+        yield (
+            f"export.imatrix: none of export.gguf={list(e.gguf)} reads an importance matrix; "
+            f"add one of {', '.join(IMATRIX_TYPES)} or set export.imatrix=false"
+        )
+    if e.imatrix and e.imatrix_chunks < 1:
+        yield f"export.imatrix_chunks: {e.imatrix_chunks}; calibrate on at least 1 chunk"
+    if e.imatrix and e.imatrix_ctx < 32:
+        yield f"export.imatrix_ctx: {e.imatrix_ctx} tokens per chunk; use 32 or more (512 is usual)"
+    if e.lora_gguf:
+        yield from config_problems(cfg)
+    if e.lora_gguf and e.adapter_dir and Path(e.adapter_dir, "adapter_config.json").is_file():
+        from dnd_ft.export.lora_gguf import adapter_problem
+
+        if problem := adapter_problem(Path(e.adapter_dir)):
+            yield problem
+    if "export" not in cfg.stages:
+        return
+    key = "export.imatrix" if e.imatrix else "export.lora_gguf"
+    if not have_llama_cpp():
+        yield (
+            f"{key}: llama.cpp's tools are built from the installed llama-cpp-python's source; "
+            "pip install -e '.[gguf]'"
+        )
+    elif problem := build_problem():
+        yield f"{key}: {problem}"
 
 
 def _cactus_problems(cfg: Any) -> Iterable[str]:

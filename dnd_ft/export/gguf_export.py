@@ -17,6 +17,8 @@ from typing import Any
 
 from dnd_ft.errors import StageError
 from dnd_ft.export.gguf import CONVERTER_TYPES, convert, have_llama_cpp, quantize
+from dnd_ft.export.imatrix import imatrix_for_run, quantize_with_imatrix
+from dnd_ft.export.lora_gguf import LORA_TYPE, write_lora_pair
 from dnd_ft.export.trained import adapter_dir, trained_format
 from dnd_ft.utils.io import atomic_write_jsonl, atomic_write_text, file_sha256
 
@@ -35,14 +37,25 @@ TABLE = (
 
 
 def export_ggufs(
-    ctx: Any, merged_dir: Path, tokenizer: Any, probe_ids: Any, expected_logits: Any
+    ctx: Any,
+    merged_dir: Path,
+    tokenizer: Any,
+    probe_ids: Any,
+    expected_logits: Any,
+    lora: tuple[Path, Path] | None = None,
 ) -> dict[str, Any]:
-    """Every GGUF of ``export.gguf`` from ``merged_dir``; returns metrics, files and table."""
-    e, cfg = ctx.cfg.export, ctx.cfg
+    """Every GGUF of ``export.gguf`` from ``merged_dir``, and with ``lora`` (the base folder
+    and the adapter folder) the LoRA GGUF beside its base's; returns metrics, files, table."""
+    e = ctx.cfg.export
     out_dir = ctx.stage_dir("export") / "gguf"
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = list(dict.fromkeys(e.gguf))
-    files, seconds = _write_files(merged_dir, out_dir, cfg.model.name, wanted, cfg.paths.cache_dir)
+    files, seconds, imatrix = _write_files(ctx, merged_dir, out_dir, wanted)
+    bases: dict[str, Path] = {}  # LoRA type -> the base GGUF it is applied to
+    if lora is not None:
+        base, adapter, took = write_lora_pair(ctx, out_dir, *lora)
+        files[LORA_TYPE], seconds[LORA_TYPE], bases[LORA_TYPE] = adapter, took, base
+        wanted.append(LORA_TYPE)
 
     metrics: dict[str, Any] = {}
     entries: dict[str, dict[str, Any]] = {}
@@ -51,13 +64,23 @@ def export_ggufs(
         metrics[f"export/{quant}/bytes"] = size
         metrics[f"export/{quant}/convert_seconds"] = seconds[quant]
         entries[quant] = {"path": str(path), "bytes": size, "sha256": file_sha256(path)}
+        if imatrix is not None and quant in imatrix["types"]:
+            metrics[f"export/{quant}/imatrix"] = 1
+            entries[quant]["imatrix"] = imatrix["path"]
+        if quant in bases:
+            entries[quant]["base"] = str(bases[quant])
+            entries[quant]["base_sha256"] = file_sha256(bases[quant])
 
     fmt = trained_format(ctx, tokenizer)
     if e.modelfile:
         from dnd_ft.export.modelfile import write_modelfile
 
         for quant, path in files.items():
-            if (modelfile := write_modelfile(path, fmt)) is not None:
+            if quant in bases:
+                modelfile = write_modelfile(bases[quant], fmt, adapter=path)
+            else:
+                modelfile = write_modelfile(path, fmt)
+            if modelfile is not None:
                 entries[quant]["modelfile"] = str(modelfile)
 
     failures: list[str] = []
@@ -65,8 +88,8 @@ def export_ggufs(
         log.warning("export.verify: llama-cpp-python is not installed, so the GGUF files are "
                     "not checked in llama.cpp (pip install -e '.[gguf]')")  # fmt: skip
     elif e.verify:
-        failures = _verify_and_score(ctx, files, fmt, tokenizer, probe_ids, expected_logits,
-                                     metrics, entries)  # fmt: skip
+        failures = _verify_and_score(ctx, files, bases, fmt, tokenizer, probe_ids,
+                                     expected_logits, metrics, entries)  # fmt: skip
     table = _table(ctx, wanted, metrics)
     atomic_write_text(out_dir / "table.md", table + "\n")
     atomic_write_text(out_dir / "table.json", json.dumps(entries, indent=2) + "\n")
@@ -79,10 +102,14 @@ def export_ggufs(
 
 
 def _write_files(
-    merged_dir: Path, out_dir: Path, name: str, wanted: list[str], cache_dir: str
-) -> tuple[dict[str, Path], dict[str, float]]:
+    ctx: Any, merged_dir: Path, out_dir: Path, wanted: list[str]
+) -> tuple[dict[str, Path], dict[str, float], dict[str, Any] | None]:
+    """The GGUF files of ``wanted`` (converted, then quantized from f32), the seconds each
+    took, and the importance matrix they were quantized with (None without export.imatrix)."""
+    e, name, cache_dir = ctx.cfg.export, ctx.cfg.model.name, ctx.cfg.paths.cache_dir
     files: dict[str, Path] = {}
     seconds: dict[str, float] = {}
+    imatrix = None
     for quant in (q for q in wanted if q in CONVERTER_TYPES):
         files[quant] = out_dir / f"{name}-{quant}.gguf"
         seconds[quant] = convert(merged_dir, files[quant], quant, cache_dir)
@@ -92,18 +119,27 @@ def _write_files(
         source = files.get("f32") or out_dir / f".source-{name}-f32.gguf"
         source_seconds = seconds.get("f32") or convert(merged_dir, source, "f32", cache_dir)
         try:
+            if e.imatrix:
+                imatrix = imatrix_for_run(ctx, source, out_dir)
+                imatrix["types"] = quantized
             for quant in quantized:
                 files[quant] = out_dir / f"{name}-{quant}.gguf"
-                seconds[quant] = source_seconds + quantize(source, files[quant], quant)
+                if imatrix is not None:
+                    took = quantize_with_imatrix(source, files[quant], quant,
+                                                 Path(imatrix["path"]), cache_dir=cache_dir)  # fmt: skip
+                else:
+                    took = quantize(source, files[quant], quant)
+                seconds[quant] = source_seconds + took
         finally:
             if "f32" not in files:
                 source.unlink(missing_ok=True)
-    return {q: files[q] for q in wanted}, seconds
+    return {q: files[q] for q in wanted}, seconds, imatrix
 
 
 def _verify_and_score(
     ctx: Any,
     files: dict[str, Path],
+    bases: dict[str, Path],
     fmt: Any,
     tokenizer: Any,
     probe_ids: Any,
@@ -128,7 +164,8 @@ def _verify_and_score(
     max_length = int(cfg.model.max_seq_length)
     failures: list[str] = []
     for quant, path in files.items():
-        with llamacpp.GGUFModel(path, n_ctx=len(probe) + 8, logits_all=True) as gguf:
+        model, lora = (bases[quant], path) if quant in bases else (path, None)
+        with llamacpp.GGUFModel(model, n_ctx=len(probe) + 8, logits_all=True, lora=lora) as gguf:
             check = check_gguf(gguf, quant, tokenizer=tokenizer, fmt=fmt,
                                template=merged_template, conversations=conversations,
                                probe_ids=probe, expected_logits=expected_logits[0].numpy())  # fmt: skip
@@ -141,7 +178,7 @@ def _verify_and_score(
         failures += [f"{quant}: {p}" for p in check.problems]
         if evaluator is None:
             continue
-        with llamacpp.GGUFModel(path, n_ctx=max_length, seed=int(cfg.seed)) as gguf:
+        with llamacpp.GGUFModel(model, n_ctx=max_length, seed=int(cfg.seed), lora=lora) as gguf:
             start = time.perf_counter()
             generations = llamacpp.generate_texts(
                 gguf, tokenizer, [p.prompt for p in prompts], stop_strings=fmt.stop_strings,
@@ -193,7 +230,9 @@ def _table(ctx: Any, quants: list[str], metrics: dict[str, Any]) -> str:
         lines.append("| HF model (eval stage) | " + " | ".join(cells) + " |")
     for q in quants:
         cells = [_cell(k, metrics.get(f"export/{q}/{k}")) for k, _ in TABLE]
-        lines.append(f"| {q} | " + " | ".join(cells) + " |")
+        label = f"{q} + imatrix" if metrics.get(f"export/{q}/imatrix") else q
+        label = "base f16 + LoRA f16" if q == LORA_TYPE else label
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

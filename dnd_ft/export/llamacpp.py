@@ -29,8 +29,15 @@ class GGUFModel:
     """One GGUF loaded in llama.cpp on the CPU."""
 
     def __init__(
-        self, path: Path, *, n_ctx: int = 4096, logits_all: bool = False, seed: int = 0
+        self,
+        path: Path,
+        *,
+        n_ctx: int = 4096,
+        logits_all: bool = False,
+        seed: int = 0,
+        lora: Path | None = None,
     ) -> None:
+        """``lora``: a LoRA GGUF applied to ``path`` at load time (scale 1)."""
         llama_cpp = require_llama_cpp("checking a GGUF")
         self.path = Path(path)
         threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(1, os.cpu_count() or 1)
@@ -41,6 +48,7 @@ class GGUFModel:
                 self.llm = llama_cpp.Llama(
                     model_path=str(path), n_ctx=n_ctx, n_batch=512, logits_all=logits_all,
                     seed=seed, n_threads=threads, n_threads_batch=threads, verbose=False,
+                    lora_path=str(lora) if lora else None,
                 )  # fmt: skip
             except ValueError as exc:
                 raise StageError(

@@ -90,20 +90,30 @@ def export_merged(
     torch_dtype = getattr(torch, dtype)
     model = model.to(torch_dtype)
     model.config.use_cache = True  # the export is for inference
-    with atomic_dir(out) as tmp, disk_errors(out, "the merged model"):
-        model.save_pretrained(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
-        record_token_types(tmp, tokenizer)
-        write_identity(tmp, model_cfg)
-        for name in SIDE_FILES:
-            if base_dir is not None and (base_dir / name).is_file() and not (tmp / name).exists():
-                shutil.copy2(base_dir / name, tmp / name)
+    save_folder(model, tokenizer, out, base_dir, model_cfg)
     exact = reloads_exactly(out, model)
     if not exact:
         raise StageError(f"export: {out} does not reload to the weights that were saved")
     files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
              for p in sorted(out.iterdir()) if p.is_file()}  # fmt: skip
     return MergedModel(out, dtype, files, diff, exact)
+
+
+def save_folder(
+    model: Any, tokenizer: Any, out: Path, base_dir: Path | None, model_cfg: Any = None
+) -> None:
+    """``model`` and ``tokenizer`` as a folder llama.cpp's and Cactus's converters read:
+    safetensors, tokenizer files with their token types, the base's side files
+    (``tokenizer.model``), and our identity record when ``model_cfg`` is given."""
+    with atomic_dir(out) as tmp, disk_errors(out, "the merged model"):
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        record_token_types(tmp, tokenizer)
+        if model_cfg is not None:
+            write_identity(tmp, model_cfg)
+        for name in SIDE_FILES:
+            if base_dir is not None and (base_dir / name).is_file() and not (tmp / name).exists():
+                shutil.copy2(base_dir / name, tmp / name)
 
 
 def record_token_types(folder: Path, tokenizer: Any) -> None:

@@ -1,22 +1,32 @@
 """Ollama Modelfiles: a GGUF plus a Go ``text/template`` that renders what training saw.
 
-Ollama ignores the GGUF's Jinja template for tool calling; it needs a TEMPLATE that uses
-``.Tools`` and ``.ToolCalls``. These templates follow our chat formats piece by piece (the
-fixed strings are imported from the formats, as in ``dnd_ft.chat.templates``) and a test
-renders them with Go's text/template for the sample conversations and compares the text with
-the format's (tests/export/test_modelfile.py, skipped without ``go``).
+Ollama renders a chat with the Modelfile's TEMPLATE rather than the GGUF's Jinja template
+(but see docs/export.md on Qwen3); for tool calling it uses ``.Tools`` and ``.ToolCalls``.
+These templates follow our chat formats piece by piece (the fixed strings are imported from
+the formats, as in ``dnd_ft.chat.templates``), and a test renders them with Go's
+text/template on the data Ollama builds (tests/export/ollama_template.go mirrors Ollama's api
+and template types) for sample conversations and compares the text with the format's
+(tests/export/test_modelfile.py, skipped without ``go``). Checked against Ollama's source at
+v0.33.0-rc2, not in a running Ollama.
 
-Hermes only (Qwen, SmolLM2). FunctionGemma declarations spell out each parameter schema in
-their own syntax, which a TEMPLATE can only write from the fields of Ollama's Go tool
-structs; those could not be checked against a running Ollama here, so Gemma exports get no
-Modelfile rather than an unproven one (llama.cpp and LM Studio use the embedded template).
+Hermes (Qwen, SmolLM2) and FunctionGemma (Gemma 3, `modelfile_functiongemma`); gemma3 and
+template formats get none. A FunctionGemma Modelfile also says ``PARSER functiongemma``:
+Ollama's parser for a TEMPLATE looks for JSON calls, its built-in FunctionGemma parser reads
+``call:NAME{...}`` into ``tool_calls`` (and, as any PARSER, keeps Ollama from preferring the
+GGUF's Jinja template). The stop strings are the format's.
 
-Ollama's data model decides two differences, both documented in docs/export.md:
-- ``.System`` carries the system prompt (system messages in ``.Messages`` are skipped) and a
-  message has no speaker name: an app writes "Name: text" into the user content itself.
-- Ollama writes JSON (tool schemas, call arguments) with Go's ``json.Marshal``: compact, keys
-  sorted. Training wrote Python's ``json.dumps`` (spaces, schema order): the same values in
-  other bytes.
+Ollama's data model decides some differences, all documented in docs/export.md:
+- ``.System`` carries the system prompt (every system message, joined; system messages in
+  ``.Messages`` are skipped), consecutive messages of one role other than tool are merged,
+  and a message has no speaker name: an app writes "Name: text" into the user content itself.
+- Ollama decodes tools into its Go structs, which keep only some JSON-schema keywords
+  (``minLength``, ``minimum``, ``additionalProperties`` ... are dropped; ``items`` is kept
+  whole). Hermes prints the schemas as JSON, so its models see them without those keywords;
+  FunctionGemma declarations only ever show kept ones.
+- Ollama writes JSON (Hermes tool schemas, call arguments) with Go's ``json.Marshal``:
+  compact, map keys sorted. Training wrote Python's ``json.dumps`` (spaces, schema order): the
+  same values in other bytes. JSON numbers reach the template as float64: a float written
+  ``3.0`` in training comes back ``3``.
 
 LM Studio reads the chat template embedded in the GGUF (checked by the export) instead.
 """
@@ -27,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from dnd_ft.chat.hermes import THINK_EMPTY, TOOLS_FOOTER, TOOLS_HEADER
+from dnd_ft.export.modelfile_functiongemma import functiongemma_template
 from dnd_ft.utils.io import atomic_write_text
 
 # No `{{-` anywhere: it would also trim the newlines the format writes before it.
@@ -55,35 +66,47 @@ _HERMES = (
     '{{ if ne $prev "assistant" }}<|im_start|>assistant\n@@THINK@@{{ end }}'
 )
 
-STOPS = {
-    "hermes": ["<|im_end|>", "<|endoftext|>"],
-}
+# Ollama's own output parser where the TEMPLATE's calls are not JSON (model/parsers).
+PARSERS = {"functiongemma": "functiongemma"}
 
 
-def modelfile_template(chat_format: str, *, think: bool = False) -> str:
-    """The Ollama TEMPLATE for ``chat_format`` (hermes only, see the module docstring)."""
+def modelfile_template(chat_format: str, *, think: bool = False, trigger: bool = True) -> str:
+    """The Ollama TEMPLATE for ``chat_format`` (hermes, functiongemma); ``think`` (hermes)
+    and ``trigger`` (functiongemma) as the format options of those names."""
     if chat_format == "hermes":
         return _HERMES.replace("@@THINK@@", THINK_EMPTY if think else "")
+    if chat_format == "functiongemma":
+        return functiongemma_template(trigger=trigger)
     raise ValueError(
-        f"no Ollama template for chat_format={chat_format!r} (hermes has one); the GGUF's "
-        "embedded template still serves LM Studio and llama.cpp"
+        f"no Ollama template for chat_format={chat_format!r} (hermes and functiongemma have "
+        "one); the GGUF's embedded template still serves LM Studio and llama.cpp"
     )
 
 
-def write_modelfile(gguf: Path, fmt: Any) -> Path | None:
-    """``<gguf stem>.Modelfile`` beside ``gguf``; None for a format without a template."""
+def write_modelfile(gguf: Path, fmt: Any, adapter: Path | None = None) -> Path | None:
+    """``<gguf stem>.Modelfile`` beside ``gguf``; None for a format without a template.
+
+    adapter: a LoRA GGUF beside ``gguf`` that Ollama applies to it (``ADAPTER``); the
+    Modelfile is then named after the adapter."""
+    think, trigger = bool(getattr(fmt, "think", False)), bool(getattr(fmt, "trigger", True))
     try:
-        template = modelfile_template(fmt.name, think=bool(getattr(fmt, "think", False)))
+        template = modelfile_template(fmt.name, think=think, trigger=trigger)
     except ValueError:
         return None
-    stops = "".join(f'PARAMETER stop "{s}"\n' for s in STOPS[fmt.name])
+    if '"""' in template:  # it would end Ollama's quoted TEMPLATE value early
+        raise ValueError(f'the {fmt.name} TEMPLATE contains """, which a Modelfile cannot quote')
+    parser = f"PARSER {PARSERS[fmt.name]}\n" if fmt.name in PARSERS else ""
+    named = adapter or gguf
+    stops = "".join(f'PARAMETER stop "{s}"\n' for s in fmt.stop_strings)
     text = (
-        f"# ollama create <name> -f {gguf.stem}.Modelfile   (docs/export.md)\n"
+        f"# ollama create <name> -f {named.stem}.Modelfile   (docs/export.md)\n"
         f"FROM ./{gguf.name}\n"
-        f'TEMPLATE """{template}"""\n'
+        + (f"ADAPTER ./{adapter.name}\n" if adapter else "")
+        + f'TEMPLATE """{template}"""\n'
+        f"{parser}"
         f"{stops}"
         "PARAMETER temperature 0\n"
     )
-    path = gguf.with_name(f"{gguf.stem}.Modelfile")
+    path = gguf.with_name(f"{named.stem}.Modelfile")
     atomic_write_text(path, text)
     return path

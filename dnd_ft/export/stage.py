@@ -44,6 +44,7 @@ def run(ctx: RunContext) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     probe = _probe_ids(ctx, tokenizer)
     expected = None
+    lora: tuple[Path, Path] | None = None
     if adapter_dir is not None:
         from dnd_ft.evaluation.stage import local_model_config
         from dnd_ft.models.lineage import merge_parents, read_base
@@ -52,8 +53,15 @@ def run(ctx: RunContext) -> None:
         base_cfg = local_model_config(cfg.model, parent_base) if parent_base else cfg.model
         base = load_model(base_cfg, cfg.paths.cache_dir, dtype=torch.float32)
         base = merge_parents(base, adapter_dir)  # init_mode=new_adapter: its parents first
+        if e.lora_gguf:  # the base the adapter applies to, saved before merging changes it
+            lora = (_lora_base(ctx, base, tokenizer, base_dir, adapter_dir), adapter_dir)
         model, expected = merge_adapter(base, adapter_dir, probe)
     else:
+        if e.lora_gguf:
+            raise StageError(
+                f"export.lora_gguf: {full_dir} is a whole model (a full fine-tune), with no "
+                "adapter to convert; set export.lora_gguf=false (its merged GGUF is export.gguf)"
+            )
         model = AutoModelForCausalLM.from_pretrained(str(full_dir), dtype=torch.float32)
     # The GGUF checks compare with float32 logits; export_merged casts the model in place.
     reference = expected
@@ -91,11 +99,11 @@ def run(ctx: RunContext) -> None:
         metrics["export/merged_max_logit_diff"] = result.max_logit_diff
     ctx.artifacts["export_dir"] = out
     failures: list[str] = []
-    if e.gguf:
+    if e.gguf or lora:
         from dnd_ft.export.gguf_export import export_ggufs
 
         del model  # llama.cpp loads each GGUF next; free the model first
-        ggufs = export_ggufs(ctx, out, tokenizer, probe, reference)
+        ggufs = export_ggufs(ctx, out, tokenizer, probe, reference, lora=lora)
         metrics.update(ggufs["metrics"])
         manifest["gguf"] = ggufs["files"]
         failures = ggufs["failures"]
@@ -113,6 +121,18 @@ def run(ctx: RunContext) -> None:
         from dnd_ft.export.gguf_export import raise_failures
 
         raise_failures(failures)
+
+
+def _lora_base(
+    ctx: RunContext, base: Any, tokenizer: Any, base_dir: Path, adapter_dir: Path
+) -> Path:
+    """The adapter's base as a folder for the LoRA GGUF's base file (refused first when the
+    adapter trained rows llama.cpp's LoRA converter cannot take)."""
+    from dnd_ft.export.lora_gguf import adapter_problem, save_base
+
+    if problem := adapter_problem(adapter_dir):
+        raise StageError(problem)
+    return save_base(base, tokenizer, ctx.stage_dir("export") / "gguf" / ".lora-base", base_dir)
 
 
 def _source(ctx: RunContext) -> tuple[Path | None, Path | None]:
@@ -170,6 +190,8 @@ def estimate(cfg: Any, parameters: int) -> int:
     bits = {"f32": 32, "f16": 16, "bf16": 16, "q8_0": 8.5, "q6_k": 6.6, "q5_k_m": 5.7,
             "q5_k_s": 5.5, "q5_0": 5.5, "q4_k_m": 4.9, "q4_k_s": 4.6, "q4_0": 4.5, "q3_k_m": 3.9}  # fmt: skip
     gguf = sum(bits.get(q, 16) / 8 for q in cfg.export.gguf)
+    if cfg.export.lora_gguf:  # the base in f16, and in float32 while it is converted
+        gguf += 2 + 4
     if any(q not in CONVERTER_TYPES for q in cfg.export.gguf) and "f32" not in cfg.export.gguf:
         gguf += 4
     return int(parameters * (per + gguf)) + 50 * 2**20

@@ -112,7 +112,9 @@ def test_tiny_gemma3_exports_gguf_with_its_control_tokens_and_a_cactus_bundle(tm
         assert metrics[f"export/{q}/tokens_equal"] == 1
         assert metrics[f"export/{q}/template_equal"] == 1
     assert metrics["export/f16/max_logit_diff"] < 0.1
-    assert not list((run / "export" / "gguf").glob("*.Modelfile"))  # hermes only (docs)
+    for q in ("f16", "q8_0", "q4_k_m"):  # a FunctionGemma Modelfile beside each (docs)
+        modelfile = (run / "export" / "gguf" / f"tiny_gemma3-{q}.Modelfile").read_text()
+        assert "PARSER functiongemma" in modelfile and "<start_function_declaration>" in modelfile
     # export=all also made the Cactus bundle (FunctionGemma is Cactus's Gemma 3 tool format)
     bundle = run / "export" / "cactus" / "tiny_gemma3-cq4"
     assert (bundle / "config.txt").is_file() and (bundle / "tokenizer.json").is_file()
