@@ -217,6 +217,10 @@ class Sweep:
             problems.append("hydra.sweeper.pruner: a trial reports its val loss every "
                             "trainer.eval_steps while training; keep train in stages and set "
                             "trainer.eval_steps > 0, or pruner.name=none")  # fmt: skip
+        if c.pruner.name == "wilcoxon" and not job.trainer.target_logits_only:
+            problems.append("hydra.sweeper.pruner.name: wilcoxon pairs each val conversation's "
+                            "loss, which our own loss computes; keep "
+                            "trainer.target_logits_only=true or choose another pruner")  # fmt: skip
         if problems:
             raise ConfigError(problems)
 

@@ -97,16 +97,20 @@ def packing_efficiency(examples: Sequence[Example], rows: Sequence[dict], max_le
 
 
 class RowDataset:
-    """A map-style dataset over prepared rows (a list is enough for the Trainer's sampler)."""
+    """A map-style dataset over prepared rows (a list is enough for the Trainer's sampler).
 
-    def __init__(self, rows: list[dict[str, list[int]]]):
+    with_ids: each item also carries its index (``row_id``), so the val loss can be summed
+    over each row once even where a distributed sampler repeats rows to even the shards."""
+
+    def __init__(self, rows: list[dict[str, list[int]]], with_ids: bool = False):
         self.rows = rows
+        self.with_ids = with_ids
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> dict[str, list[int]]:
-        return self.rows[i]
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {**self.rows[i], "row_id": i} if self.with_ids else self.rows[i]
 
 
 @dataclass
@@ -151,4 +155,6 @@ class Collator:
         }
         if weighted:
             batch["loss_weights"] = torch.tensor(weights, dtype=torch.float32)
+        if "row_id" in rows[0]:
+            batch["row_ids"] = torch.tensor([r["row_id"] for r in rows], dtype=torch.long)
         return batch

@@ -100,14 +100,28 @@ class TrialReporter(TrainerCallback):
     storage, so it holds wherever the job runs. Only the main process reports (one value per
     step under DDP; every process gets the same stop through the Trainer's control)."""
 
-    def __init__(self, link: Any):
+    def __init__(self, link: Any, row_losses: list[float] | None = None):
         self.link = link
+        # wilcoxon: the trainer fills this with each val conversation's loss while evaluating
+        self.row_losses = row_losses
+        self.rounds = 0
         self.pruned_at: int | None = None
         self.pruned_value: float | None = None
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         loss = (metrics or {}).get("eval_loss")
         if loss is None or not state.is_world_process_zero:
+            return control
+        if self.row_losses is not None:
+            losses, self.row_losses[:] = list(self.row_losses), []
+            self.rounds += 1
+            stop = self.link.report_instances(self.rounds - 1, losses)
+            if stop is not None:
+                log.info("sweep: the pruner stops %s at step %d (conversation %d of val: "
+                         "worse than the best trial's, paired)", self.link.where,
+                         state.global_step, stop + 1)  # fmt: skip
+                self.pruned_at, self.pruned_value = state.global_step, float(loss)
+                control.should_training_stop = True
             return control
         if self.link.report(state.global_step, loss):
             log.info("sweep: the pruner stops %s at step %d (val loss %.4f)",

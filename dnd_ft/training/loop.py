@@ -20,6 +20,7 @@ from typing import Any
 from omegaconf import DictConfig
 from transformers import PrinterCallback, ProgressCallback, Trainer, TrainingArguments
 
+from dnd_ft.errors import StageError
 from dnd_ft.training.backends.base import LoadedModel
 from dnd_ft.training.batching import Collator, RowDataset
 from dnd_ft.training.callbacks import (
@@ -69,6 +70,10 @@ class DndTrainer(Trainer):
     eval_seconds = 0.0  # time in evaluate(), taken out of the training throughput
     target_logits_only = False
     embedding_learning_rate: float | None = None
+    # When a list: refilled at each evaluation with every val row's mean target loss, in
+    # row order (a sweep's wilcoxon pruner pairs them across trials).
+    eval_row_losses: list[float] | None = None
+    _eval_rows: dict[int, tuple[float, int]] | None = None  # row id -> (loss sum, targets)
 
     def create_optimizer(self, model=None):
         """The Trainer's optimizer, with trained embedding rows moved to their own group at
@@ -100,6 +105,40 @@ class DndTrainer(Trainer):
         )
         return total.to(device)
 
+    def evaluation_loop(
+        self,
+        dataloader,
+        description,
+        prediction_loss_only=None,
+        ignore_keys=None,
+        metric_key_prefix="eval",
+    ):
+        """The Trainer's loop, with our own val loss: the mean over every target token of the
+        val set (each row counted once), the same whatever the eval batch size or number of
+        processes. The Trainer's is a mean of per-batch means, which moves with both. It is
+        unweighted (trainer.loss_weights shape the training loss only), so trials of a sweep
+        over those weights are compared on one measure."""
+        self._eval_rows = {} if self.target_logits_only else None
+        output = super().evaluation_loop(
+            dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix
+        )
+        rows, self._eval_rows = self._eval_rows, None
+        if rows is not None:
+            if self.accelerator.num_processes > 1:  # every process gathers, rows or not
+                from accelerate.utils import gather_object
+
+                gathered: dict[int, tuple[float, int]] = {}
+                for row_id, stats in gather_object(list(rows.items())):
+                    gathered.setdefault(int(row_id), tuple(stats))
+                rows = gathered
+            total = sum(s for s, _ in rows.values())
+            count = sum(n for _, n in rows.values())
+            if count:
+                output.metrics[f"{metric_key_prefix}_loss"] = total / count
+            if self.eval_row_losses is not None:
+                self.eval_row_losses[:] = [s / max(n, 1) for _, (s, n) in sorted(rows.items())]
+        return output
+
     def evaluate(self, *args, **kwargs):
         start = time.perf_counter()
         try:
@@ -110,6 +149,7 @@ class DndTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         real = inputs.pop("num_real_tokens", None)
         weights = inputs.pop("loss_weights", None)
+        row_ids = inputs.pop("row_ids", None)
         if real is not None and model.training:
             counts = real.new_tensor([int(real.sum()), inputs["input_ids"].numel()])
             if self.accelerator.num_processes > 1:  # DDP: count every process's tokens
@@ -122,7 +162,13 @@ class DndTrainer(Trainer):
             )
         from dnd_ft.training.loss import label_positions_loss
 
-        loss, outputs = label_positions_loss(model, inputs, num_items_in_batch, weights)
+        stats: list[tuple[float, int]] | None = None
+        if self._eval_rows is not None and row_ids is not None and not model.training:
+            stats = []
+        loss, outputs = label_positions_loss(model, inputs, num_items_in_batch, weights, stats)
+        if stats is not None:
+            for row_id, row in zip(row_ids.tolist(), stats, strict=True):
+                self._eval_rows.setdefault(int(row_id), row)  # a row a sampler repeated: once
         if num_items_in_batch is None:
             if model.training:  # a per-batch mean: scale for accumulation here
                 loss = loss / self.current_gradient_accumulation_steps
@@ -260,14 +306,16 @@ def train(
         stopper = EarlyStopping(t.early_stopping.patience, t.early_stopping.min_delta)
         callbacks.append(stopper)
     reporter = None
+    eval_row_losses: list[float] | None = None  # per val conversation, for wilcoxon
     if trial is not None and trial.reports and eval_rows:
-        reporter = TrialReporter(trial)
+        eval_row_losses = [] if trial.per_instance else None
+        reporter = TrialReporter(trial, eval_row_losses)
         callbacks.append(reporter)
     trainer = DndTrainer(
         model=loaded.model,
         args=args,
         train_dataset=RowDataset(train_rows),
-        eval_dataset=RowDataset(eval_rows) if eval_rows else None,
+        eval_dataset=RowDataset(eval_rows, with_ids=True) if eval_rows else None,
         data_collator=Collator(pad_token_id=pad_id),
         processing_class=tokenizer,
         callbacks=callbacks,
@@ -276,6 +324,13 @@ def train(
     trainer.target_logits_only = bool(t.target_logits_only) and loaded.backend == "hf"
     trainer.loss_is_scaled_for_ga = True if trainer.target_logits_only else None
     trainer.embedding_learning_rate = t.embedding_learning_rate
+    if eval_row_losses is not None and not trainer.target_logits_only:
+        raise StageError(
+            "hydra.sweeper.pruner.name=wilcoxon pairs per-conversation val losses, which our "
+            "own loss computes (trainer.target_logits_only=true with the hf backend); set "
+            "that, or choose another pruner"
+        )
+    trainer.eval_row_losses = eval_row_losses
     for default in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(default)
     try:

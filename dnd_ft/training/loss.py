@@ -35,13 +35,16 @@ def label_positions_loss(
     inputs: dict[str, Any],
     num_items: Any = None,
     weights: Any = None,
+    row_stats: list[tuple[float, int]] | None = None,
 ) -> tuple[Any, Any]:
     """(summed cross-entropy / normaliser, model outputs) for a batch with `labels`.
 
     num_items: the number of target tokens over the whole accumulated batch (the Trainer's
     `num_items_in_batch`; with ``weights``, their sum over the targets); without it the loss
     is the (weighted) mean over this batch's targets. weights: [batch, length] per token,
-    each target's cross-entropy multiplied by its token's weight.
+    each target's cross-entropy multiplied by its token's weight. row_stats: when a list,
+    each row's (summed target cross-entropy, number of targets), unweighted, is appended to it
+    from the same forward pass.
     The hidden state at position t predicts token t+1, hence the shift.
     """
     import torch
@@ -61,6 +64,14 @@ def label_positions_loss(
     finally:
         handle.remove()
     logits = outputs.logits[0].float()  # [n_targets, vocab]; fp32 for a stable softmax
+    if row_stats is not None:
+        with torch.no_grad():
+            each = F.cross_entropy(logits, targets[rows, cols], reduction="none").double()
+            n = targets.shape[0]
+            sums = torch.zeros(n, dtype=each.dtype, device=each.device)
+            sums.index_add_(0, rows.to(each.device), each)
+            counts = torch.bincount(rows, minlength=n)
+            row_stats.extend(zip(sums.tolist(), counts.tolist(), strict=True))
     if weights is None:
         loss = F.cross_entropy(logits, targets[rows, cols], reduction="sum")
         denominator = num_items if num_items is not None else max(len(rows), 1)

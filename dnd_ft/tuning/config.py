@@ -34,8 +34,9 @@ class SamplerConfig:
 
 @dataclass
 class PrunerConfig:
-    # none | median | percentile | successive_halving | hyperband (dnd_ft/tuning/pruners.py);
-    # a trial reports its val loss at every trainer.eval_steps.
+    # none | median | percentile | successive_halving | hyperband | wilcoxon
+    # (dnd_ft/tuning/pruners.py); a trial reports its val loss at every trainer.eval_steps;
+    # for wilcoxon, the loss of each val conversation (paired with the best trial's).
     name: str = "none"
     n_startup_trials: int | None = None  # median, percentile: trials before any pruning
     n_warmup_steps: int | None = None  # median, percentile: steps before a trial can be pruned
@@ -46,6 +47,8 @@ class PrunerConfig:
     reduction_factor: int | None = None
     min_early_stopping_rate: int | None = None
     bootstrap_count: int | None = None
+    p_threshold: float | None = None  # wilcoxon: prune below this p-value (Optuna: 0.1)
+    n_startup_steps: int | None = None  # wilcoxon: paired conversations before any pruning
 
 
 @dataclass

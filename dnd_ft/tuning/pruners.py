@@ -23,7 +23,12 @@ PRUNERS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("min_resource", "reduction_factor", "min_early_stopping_rate", "bootstrap_count"),
     ),
     "hyperband": ("HyperbandPruner", ("min_resource", "max_resource", "reduction_factor")),
+    # Paired per-instance scores: a trial is cut when a Wilcoxon signed-rank test says its
+    # val conversations' losses are worse than the best trial's on the same conversations.
+    "wilcoxon": ("WilcoxonPruner", ("p_threshold", "n_startup_steps")),
 }
+# Pruners that take one value per instance (conversation), not one per training step.
+PER_INSTANCE = frozenset({"wilcoxon"})
 
 
 def make_pruner(spec: Mapping[str, Any] | None) -> Any:

@@ -8,9 +8,10 @@ the process that launched the job.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from dnd_ft.tuning.pruners import make_pruner
+from dnd_ft.tuning.pruners import PER_INSTANCE, make_pruner
 from dnd_ft.tuning.storage import describe, open_storage
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,10 @@ class TrialLink:
         loaded = optuna.load_study(study_name=study, storage=backend)
         settings = loaded.user_attrs.get(STUDY_ATTR, {})
         loaded.pruner = make_pruner(settings.get("pruner"))
-        self.pruning = settings.get("pruner", {}).get("name", "none") != "none"
+        name = settings.get("pruner", {}).get("name", "none")
+        self.pruning = name != "none"
+        # one value per val conversation (step: evaluation round x conversations + index)
+        self.per_instance = name in PER_INSTANCE
         self.multi_objective = len(loaded.directions) > 1
         study_id = backend.get_study_id_from_name(study)
         trial_id = backend.get_trial_id_from_study_id_trial_number(study_id, number)
@@ -55,6 +59,18 @@ class TrialLink:
             return False
         self.trial.report(self.sign * float(val_loss), step)
         return bool(self.trial.should_prune())
+
+    def report_instances(self, round_: int, losses: Sequence[float]) -> int | None:
+        """Record the val loss of each conversation of evaluation ``round_`` (steps
+        ``round_ * len(losses) + i``, so trials pair conversation by conversation at equal
+        training progress); the index at which the pruner said to stop, else None."""
+        if not self.reports:
+            return None
+        for i, loss in enumerate(losses):
+            self.trial.report(self.sign * float(loss), round_ * len(losses) + i)
+            if self.trial.should_prune():
+                return i
+        return None
 
 
 def open_link(trial_cfg: Any) -> TrialLink | None:

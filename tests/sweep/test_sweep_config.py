@@ -25,7 +25,9 @@ from tests.sweep.sweep_helpers import run
           "hydra.sweeper.direction=[minimize,minimize]"], "pruners work on one objective"),
         (["hydra.sweeper.direction=[minimise]"], "'minimise' is not one of minimize, maximize"),
         (["trainer.learnin_rate=choice(0.1,0.2)"], "learnin_rate"),
-        (["hydra.sweeper.pruner.name=wilcoxon"], "pruner.name: 'wilcoxon' is not one of"),
+        (["hydra.sweeper.pruner.name=wilcox"], "pruner.name: 'wilcox' is not one of"),
+        (["hydra.sweeper.pruner.name=wilcoxon", "trainer.target_logits_only=false"],
+         "wilcoxon pairs each val conversation's loss"),
         (["trainer.eval_steps=0"], "set trainer.eval_steps > 0"),
     ],
 )  # fmt: skip

@@ -106,6 +106,34 @@ def test_a_trial_in_a_joblib_worker_is_pruned_through_the_storage(tmp_path):
     assert "1 pruned" in proc.stderr
 
 
+def test_wilcoxon_prunes_a_trial_worse_than_the_best_conversation_by_conversation(tmp_path):
+    """Each val conversation's loss is one paired instance: a trial whose conversations all
+    score worse than the best trial's stops after a few of them, not after the whole curve."""
+    sweep = tmp_path / "sweep"
+    proc = run(
+        f"hydra.sweep.dir={sweep}", "hydra.sweeper.n_trials=2", "hydra.sweeper.pruner.name=wilcoxon",
+        "hydra.sweeper.pruner.n_startup_steps=3",
+        "hydra.sweeper.enqueue=[{trainer.learning_rate:0.01},{trainer.learning_rate:1e-5}]",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first, second = study_trials(sweep)
+    val = len((sweep / "0_tiny_gemma3" / "data" / "val.jsonl").read_text().splitlines())
+    # the complete trial reported every conversation at both evaluations (steps 2 and 4)
+    assert first.state.name == "COMPLETE" and sorted(first.intermediate_values) == list(
+        range(2 * val)
+    )
+    # losses are per conversation: they differ (one curve value would repeat)
+    assert len(set(first.intermediate_values.values())) > 1
+    # the slow trial stopped within its first evaluation, as soon as the paired test said so
+    assert second.state.name == "PRUNED"
+    reported = sorted(second.intermediate_values)
+    assert 3 <= len(reported) < val and reported == list(range(len(reported)))
+    assert all(second.intermediate_values[i] > first.intermediate_values[i] for i in reported)
+    status = json.loads((sweep / "1_tiny_gemma3" / "status.json").read_text())
+    assert status["status"] == "pruned" and status["pruned_at_step"] == 2
+
+
 def test_failed_trials_are_recorded_and_a_sweep_that_only_fails_stops(tmp_path):
     hub = {"HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub")}
     os.environ.update(hub)  # the children inherit it (an empty hub cache: offline, no model)

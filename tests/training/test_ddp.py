@@ -66,6 +66,10 @@ def test_two_processes_train_as_one_with_the_same_global_batch(runs):
     w2 = load_file(str(two / "merged" / "model.safetensors"))
     assert w1.keys() == w2.keys()
     assert max(float((w1[k] - w2[k]).abs().max()) for k in w1) < 1e-4
+    # the val loss too: each val row counted once, whichever process scored it
+    val = [[r["eval_loss"] for r in json.loads((d / "train" / "history.json").read_text())
+            if "eval_loss" in r] for d in (one, two)]  # fmt: skip
+    assert len(val[0]) == 2 and val[1] == pytest.approx(val[0], rel=1e-5)
     m1, m2 = (json.loads((d / "metrics.json").read_text()) for d in (one, two))
     assert m2["train/processes"] == 2 and m2["train/tokens"] == m1["train/tokens"]
 
