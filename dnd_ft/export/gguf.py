@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dnd_ft.errors import StageError
-from dnd_ft.export.isolated import ensure_tool, run_tool, tail, tool_dir
+from dnd_ft.export.isolated import convert_with_tool, ensure_tool, tool_dir
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +65,9 @@ def convert(model_dir: Path, out: Path, outtype: str, cache_dir: str | Path) -> 
     if outtype not in CONVERTER_TYPES:
         raise ValueError(f"the converter writes {', '.join(CONVERTER_TYPES)}, not {outtype!r}")
     tool = ensure_converter(cache_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".tmp-{out.name}")
-    start = time.perf_counter()
-    code, text = run_tool(tool, ["-m", "convert_hf_to_gguf", str(model_dir), "--outtype",
-                                 outtype, "--outfile", str(tmp)])  # fmt: skip
-    seconds = time.perf_counter() - start
-    if code != 0 or not tmp.is_file():
-        tmp.unlink(missing_ok=True)
-        raise StageError(
-            f"export.gguf: llama.cpp's converter failed on {model_dir} ({outtype}):\n{tail(text)}"
-        )
-    os.replace(tmp, out)
-    log.info("gguf %s: %s (%.1f MB, %.1fs)", outtype, out, out.stat().st_size / 2**20, seconds)
-    return seconds
+    args = ["-m", "convert_hf_to_gguf", str(model_dir), "--outtype", outtype, "--outfile", "{out}"]
+    failure = f"export.gguf: llama.cpp's converter failed on {model_dir} ({outtype})"
+    return convert_with_tool(tool, args, out, failure)
 
 
 def quantize(source: Path, out: Path, quant: str, threads: int = 0) -> float:

@@ -63,5 +63,25 @@ def run_tool(tool: Path, args: Sequence[str]) -> tuple[int, str]:
         return done.returncode, output.read()
 
 
+def convert_with_tool(tool: Path, args: Sequence[str], out: Path, failure: str) -> float:
+    """Run ``python <args>`` (see `run_tool`) writing ``out``; seconds taken. ``args`` name
+    the output as ``{out}``: it is a temporary file beside ``out``, renamed only on success,
+    so a failed or killed conversion leaves nothing a reader would take for a GGUF. On
+    failure: a StageError of ``failure`` and the tool's last lines."""
+    import time
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".tmp-{out.name}")
+    start = time.perf_counter()
+    code, text = run_tool(tool, [str(tmp) if a == "{out}" else a for a in args])
+    seconds = time.perf_counter() - start
+    if code != 0 or not tmp.is_file():
+        tmp.unlink(missing_ok=True)
+        raise StageError(f"{failure}:\n{tail(text)}")
+    os.replace(tmp, out)
+    log.info("%s (%.1f MB, %.1fs)", out, out.stat().st_size / 2**20, seconds)
+    return seconds
+
+
 def tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])

@@ -16,13 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import time
 from pathlib import Path
 from typing import Any
-
-from dnd_ft.errors import StageError
-from dnd_ft.export.isolated import tail
 
 log = logging.getLogger(__name__)
 
@@ -90,24 +85,14 @@ def save_base(model: Any, tokenizer: Any, out: Path, base_dir: Path | None) -> P
 
 def convert_lora(adapter_dir: Path, base_folder: Path, out: Path, cache_dir: str | Path) -> float:
     """llama.cpp's ``convert_lora_to_gguf.py`` on ``adapter_dir`` (f16); seconds taken."""
-    from dnd_ft.export.isolated import run_tool
+    from dnd_ft.export.isolated import convert_with_tool
     from dnd_ft.export.llamacpp_tools import ensure_tools
 
     tools = ensure_tools(cache_dir)
-    tmp = out.with_name(f".tmp-{out.name}")
-    start = time.perf_counter()
-    code, text = run_tool(tools, [str(tools / "convert_lora_to_gguf.py"), "--base",
-                                  str(base_folder), "--outtype", "f16", "--outfile", str(tmp),
-                                  str(adapter_dir)])  # fmt: skip
-    seconds = time.perf_counter() - start
-    if code != 0 or not tmp.is_file():
-        tmp.unlink(missing_ok=True)
-        raise StageError(
-            f"export.lora_gguf: llama.cpp's LoRA converter failed on {adapter_dir}:\n{tail(text)}"
-        )
-    os.replace(tmp, out)
-    log.info("gguf lora: %s (%.1f MB, %.1fs)", out, out.stat().st_size / 2**20, seconds)
-    return seconds
+    args = [str(tools / "convert_lora_to_gguf.py"), "--base", str(base_folder), "--outtype",
+            "f16", "--outfile", "{out}", str(adapter_dir)]  # fmt: skip
+    failure = f"export.lora_gguf: llama.cpp's LoRA converter failed on {adapter_dir}"
+    return convert_with_tool(tools, args, out, failure)
 
 
 def write_lora_pair(
