@@ -131,11 +131,18 @@ def read_config_txt(path: Path) -> dict[str, str]:
     return out
 
 
-def completion_options(n_tools: int, max_tokens: int) -> dict[str, Any]:
-    """Default completion options for offline play (Cactus's option names)."""
+def completion_options(
+    n_tools: int, max_tokens: int, stop_sequences: list[str] | None = None
+) -> dict[str, Any]:
+    """Default completion options for offline play (Cactus's option names).
+
+    stop_sequences: the chat format's stop strings. Without them Cactus ran a FunctionGemma
+    turn on past its call up to max_tokens (scripts/cactus_arm64.py, under qemu); with them it
+    stopped after the call with the text transformers generates."""
     return {
         "temperature": 0.0,
         "max_tokens": max_tokens,
+        "stop_sequences": list(stop_sequences or []),
         "auto_handoff": False,  # never hand a turn to a cloud model: the table plays offline
         "force_tools": False,  # the DM decides when to roll; narration turns call nothing
         "tool_rag_top_k": n_tools,  # offer every tool: the registry is small

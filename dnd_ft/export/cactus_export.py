@@ -45,7 +45,10 @@ def export_cactus(ctx: Any, merged_dir: Path, adapter_sha256: str | None) -> dic
 
     registry = ToolRegistry.from_config(cfg.tools)
     tools = registry.schemas()
-    options = cactus.completion_options(len(tools), int(cfg.eval.max_new_tokens))
+    from dnd_ft.chat.formats import get_format
+
+    stops = list(get_format(trained_format_name(ctx)).stop_strings)
+    options = cactus.completion_options(len(tools), int(cfg.eval.max_new_tokens), stops)
     files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
              for p in sorted(out.iterdir()) if p.is_file()}  # fmt: skip
     manifest = {

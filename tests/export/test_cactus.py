@@ -35,6 +35,7 @@ def test_tiny_qwen3_becomes_a_checked_cactus_bundle(qwen_smoke_run, compose_cfg,
     assert manifest["bits"] == 4 and manifest["runtime"]["version"] == "2.2.2"
     options = manifest["completion_options"]
     assert options["auto_handoff"] is False and options["tool_rag_top_k"] == len(registry)
+    assert options["stop_sequences"] == ["<|im_end|>", "<|endoftext|>"]  # Hermes's stops
     assert manifest["files"]["config.txt"]["sha256"] == file_sha256(bundle / "config.txt")
     assert manifest["adapter_sha256"] == file_sha256(
         qwen_smoke_run / "adapter" / "adapter_model.safetensors"
