@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 from dnd_ft.errors import StageError
 from dnd_ft.export.gguf import QUANTIZER_TYPES
-from dnd_ft.export.isolated import tail
+from dnd_ft.export.isolated import run_command, tail
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ def compute_imatrix(
                "-c", str(n_ctx), "--chunks", str(chunks), "--parse-special", "--no-ppl",
                "-t", str(_threads())]  # fmt: skip
         start = time.perf_counter()
-        code, output = _run(cmd)
+        code, output = run_command(cmd)
     seconds = time.perf_counter() - start
     if code != 0 or not tmp.is_file():
         tmp.unlink(missing_ok=True)
@@ -74,7 +73,7 @@ def quantize_with_imatrix(
     cmd = [str(binary), "--imatrix", str(imatrix), str(source), str(tmp),
            QUANTIZER_TYPES[quant], str(_threads())]  # fmt: skip
     start = time.perf_counter()
-    code, output = _run(cmd)
+    code, output = run_command(cmd)
     seconds = time.perf_counter() - start
     out.with_name(f"{out.name}.quantize.log").write_text(output, encoding="utf-8")
     if code != 0 or not tmp.is_file():
@@ -108,10 +107,3 @@ def imatrix_for_run(ctx: Any, source: Path, out_dir: Path) -> dict[str, Any]:
 
 def _threads() -> int:
     return int(os.environ.get("OMP_NUM_THREADS") or 0) or max(1, os.cpu_count() or 1)
-
-
-def _run(cmd: list[str]) -> tuple[int, str]:
-    with tempfile.TemporaryFile("w+") as output:
-        done = subprocess.run(cmd, stdout=output, stderr=subprocess.STDOUT, text=True)
-        output.seek(0)
-        return done.returncode, output.read()

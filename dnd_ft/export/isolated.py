@@ -56,9 +56,15 @@ def run_tool(tool: Path, args: Sequence[str]) -> tuple[int, str]:
     paths = [str(tool), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     env.setdefault("HF_HUB_OFFLINE", "1")  # local folders only: nothing to look up
+    return run_command([sys.executable, *args], env=env)
+
+
+def run_command(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+    """(exit code, stdout and stderr together) of ``cmd``, its output kept in a temporary
+    file rather than a pipe (converters and builds write megabytes)."""
     with tempfile.TemporaryFile("w+") as output:
-        done = subprocess.run([sys.executable, *args], stdout=output, stderr=subprocess.STDOUT,
-                              env=env, text=True)  # fmt: skip
+        done = subprocess.run(list(cmd), stdout=output, stderr=subprocess.STDOUT, env=env,
+                              text=True)  # fmt: skip
         output.seek(0)
         return done.returncode, output.read()
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from dnd_ft.errors import StageError
-from dnd_ft.export.isolated import tail, tool_dir
+from dnd_ft.export.isolated import run_command, tail, tool_dir
 
 log = logging.getLogger(__name__)
 
@@ -144,14 +144,12 @@ def _source_tree(scratch: Path, version: str, source: Path | None) -> Path:
 
 
 def _run(cmd: list[str], step: str) -> None:
-    with tempfile.TemporaryFile("w+") as output:
-        done = subprocess.run(cmd, stdout=output, stderr=subprocess.STDOUT, text=True)
-        if done.returncode != 0:
-            output.seek(0)
-            raise StageError(
-                f"export: building llama.cpp's tools failed at the {step} step "
-                f"({' '.join(cmd[:3])} ...):\n{tail(output.read(), 25)}"
-            )
+    code, output = run_command(cmd)
+    if code != 0:
+        raise StageError(
+            f"export: building llama.cpp's tools failed at the {step} step "
+            f"({' '.join(cmd[:3])} ...):\n{tail(output, 25)}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
